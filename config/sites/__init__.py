@@ -1,0 +1,1 @@
+"""Site profiles, one TOML file per site."""

@@ -1,0 +1,165 @@
+"""Typed settings loaded from TOML; an unknown key or a wrong type is a ConfigError.
+
+Site profiles live in ``config/sites/<name>.toml`` (shipped inside the package
+as ``scraper._config``). ``load_sites(directory)`` reads another folder of
+profiles instead, so a user can add a site without touching the package.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .errors import ConfigError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class UrlRules:
+    id_params: tuple[str, ...]
+    id_pattern: str
+    article_paths: tuple[str, ...]
+    canonical: str
+    base: str
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSources:
+    page_drop: tuple[str, ...]
+    title: tuple[str, ...]
+    title_suffixes: tuple[str, ...]
+    section: tuple[str, ...]
+    dates: tuple[str, ...]
+    body: tuple[str, ...]
+    body_drop: tuple[str, ...]
+    tipline: tuple[str, ...]
+    copyright: tuple[str, ...]
+    images: tuple[str, ...]
+    image_exclude: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReporterSources:
+    items: tuple[str, ...]
+    name: tuple[str, ...]
+    email: tuple[str, ...]
+    name_suffixes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedSource:
+    kind: str
+    links: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class SiteProfile:
+    name: str
+    hosts: tuple[str, ...]
+    utc_offset: str
+    signatures: tuple[str, ...]
+    min_signatures: int
+    urls: UrlRules
+    fields: FieldSources
+    reporters: ReporterSources
+    related: tuple[RelatedSource, ...] = ()
+
+
+def _build(cls: type[T], data: Any, where: str) -> T:
+    """Make dataclass ``cls`` from a TOML table, checking keys and types."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a table")
+    known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}")
+    values: dict[str, Any] = {}
+    for name, f in known.items():
+        if name not in data:
+            continue
+        key = f"{where}.{name}"
+        value = data[name]
+        kind = str(f.type)
+        if kind.startswith("tuple[str"):
+            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise ConfigError(f"{key}: expected a list of strings")
+            value = tuple(value)
+        elif kind == "str" and not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string")
+        elif kind == "int" and (not isinstance(value, int) or isinstance(value, bool)):
+            raise ConfigError(f"{key}: expected an integer")
+        values[name] = value
+    try:
+        return cls(**values)
+    except TypeError as e:
+        missing = [n for n, f in known.items() if n not in values]
+        raise ConfigError(f"{where}: missing key {missing[0]!r}" if missing else f"{where}: {e}") from e
+
+
+def parse_site(data: dict[str, Any], where: str) -> SiteProfile:
+    data = dict(data)
+    nested = {
+        "urls": (UrlRules, data.pop("urls", None)),
+        "fields": (FieldSources, data.pop("fields", None)),
+        "reporters": (ReporterSources, data.pop("reporters", None)),
+    }
+    related_raw = data.pop("related", [])
+    built: dict[str, Any] = {k: _build(cls, raw, f"{where}: [{k}]") for k, (cls, raw) in nested.items()}
+    if not isinstance(related_raw, list):
+        raise ConfigError(f"{where}: [[related]] must be an array of tables")
+    related = tuple(
+        _build(RelatedSource, r, f"{where}: [[related]] #{i + 1}") for i, r in enumerate(related_raw)
+    )
+    from .models import RELATED_KINDS
+
+    for r in related:
+        if r.kind not in RELATED_KINDS:
+            raise ConfigError(f"{where}: related kind {r.kind!r} is not one of {', '.join(RELATED_KINDS)}")
+    top = _build(_SiteTop, data, where)
+    return SiteProfile(
+        name=top.name, hosts=top.hosts, utc_offset=top.utc_offset, signatures=top.signatures,
+        min_signatures=top.min_signatures, related=related, **built,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _SiteTop:
+    name: str
+    hosts: tuple[str, ...]
+    utc_offset: str
+    signatures: tuple[str, ...]
+    min_signatures: int
+
+
+def read_toml(path: Path | Any) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror or e})") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from e
+
+
+def bundled_config() -> Any:
+    """The config folder that ships with the package (``config/`` in the repo)."""
+    return resources.files("scraper._config")
+
+
+def load_sites(directory: Path | None = None) -> dict[str, SiteProfile]:
+    """All site profiles in ``directory`` (default: the bundled ``config/sites``)."""
+    folder = directory if directory is not None else bundled_config().joinpath("sites")
+    profiles: dict[str, SiteProfile] = {}
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        profile = parse_site(read_toml(entry), entry.name)
+        profiles[profile.name] = profile
+    if "generic" not in profiles:
+        raise ConfigError(f"{folder}: no generic.toml profile; it is the fallback for unknown sites")
+    return profiles

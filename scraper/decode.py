@@ -1,0 +1,90 @@
+"""Bytes of a page -> text, with the right codec.
+
+Order: a byte-order mark, the charset the server declared, a ``<meta>``
+charset in the first 4 KB, strict UTF-8, then detection (charset-normalizer).
+Korean pages labelled ``euc-kr`` are decoded as cp949, its superset: Python's
+strict euc_kr codec fails on syllables such as 똠 that real pages use.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from .errors import InputError
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+_WIDER = {"euc-kr": "cp949", "euc_kr": "cp949", "ks_c_5601-1987": "cp949", "ksc5601": "cp949",
+          "x-windows-949": "cp949", "windows-949": "cp949", "iso-8859-1": "cp1252",
+          "latin-1": "cp1252", "ascii": "utf-8", "us-ascii": "utf-8", "gb2312": "gb18030",
+          "gbk": "gb18030"}
+
+
+def codec_name(label: str | None) -> str | None:
+    """The Python codec for a charset label, widened to its superset; None if unknown."""
+    if not label:
+        return None
+    key = label.strip().strip("\"'").lower()
+    try:
+        return codecs.lookup(_WIDER.get(key, key)).name
+    except LookupError:
+        return None
+
+
+_CONTROL = bytes(range(0, 9)) + bytes(range(14, 32))
+
+
+def looks_binary(data: bytes) -> bool:
+    """Control bytes (NUL and friends) never occur in UTF-8, CP949 or ASCII text
+    pages; more than 1% of them means an image, an archive or random data."""
+    head = data[:8192]
+    controls = len(head) - len(head.translate(None, _CONTROL))
+    return controls > max(2, len(head) // 100)
+
+
+def decode(data: bytes, *, declared: str | None = None) -> tuple[str, str]:
+    """(text, codec used). Raises InputError for data that is not text at all."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8"
+    for bom, name in ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            return data.decode(name, errors="replace"), name
+    if looks_binary(data):
+        raise InputError("the input is binary data, not an HTML or text page")
+    meta = _META_CHARSET.search(data[:4096])
+    for label in (declared, meta.group(1).decode("ascii", "replace") if meta else None):
+        codec = codec_name(label)
+        if codec and _decodes(data, codec):
+            return data.decode(codec), codec
+    if _decodes(data, "utf-8"):
+        return data.decode("utf-8"), "utf-8"
+    return _detect(data)
+
+
+def _decodes(data: bytes, name: str) -> bool:
+    try:
+        data.decode(name)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+def _detect(data: bytes) -> tuple[str, str]:
+    from charset_normalizer import from_bytes
+
+    match = from_bytes(data[:200_000]).best()
+    name = codec_name(match.encoding) if match is not None else None
+    if name is None:
+        return data.decode("utf-8", errors="replace"), "utf-8"
+    # Korean text is far more likely cp949 than the single-byte codes detection
+    # sometimes picks for short samples.
+    if name in ("euc_kr", "johab") or (name != "cp949" and _decodes(data, "cp949") and _mostly_hangul(data)):
+        name = "cp949"
+    return data.decode(name, errors="replace"), name
+
+
+def _mostly_hangul(data: bytes) -> bool:
+    text = data[:20_000].decode("cp949", errors="replace")
+    hangul = sum(1 for ch in text if "\uac00" <= ch <= "\ud7a3")
+    letters = sum(1 for ch in text if ch.isalpha())
+    return letters > 0 and hangul / letters > 0.3

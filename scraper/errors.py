@@ -1,0 +1,67 @@
+"""Every error the scraper raises on purpose.
+
+    ScraperError
+    ├── ConfigError           a config file or option is wrong (names the file and key)
+    ├── InputError            a source given by the user cannot be read (missing file, binary data)
+    ├── FetchError            the network failed; carries .url
+    │   ├── FetchTimeout
+    │   ├── FetchConnectError
+    │   ├── FetchStatusError  carries .status
+    │   └── FetchRefused      robots.txt, size cap, wrong content type, bad scheme
+    ├── ExtractError          a page could not be turned into an Article at all
+    └── ArchiveError          the SQLite archive failed (locked, corrupt, read-only)
+
+Third-party exceptions are translated once, at the module that talks to the
+library (``raise ... from e``), so callers only ever catch these.
+"""
+
+from __future__ import annotations
+
+
+class ScraperError(Exception):
+    """Base class: an expected failure with a message fit for the user."""
+
+    #: process exit code the CLI uses when this error ends a command
+    exit_code = 1
+
+
+class ConfigError(ScraperError):
+    exit_code = 2
+
+
+class InputError(ScraperError):
+    pass
+
+
+class FetchError(ScraperError):
+    def __init__(self, message: str, *, url: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        #: short machine-readable cause, e.g. "timeout", "status-503", "robots"
+        self.reason = reason or type(self).__name__
+
+
+class FetchTimeout(FetchError):
+    pass
+
+
+class FetchConnectError(FetchError):
+    pass
+
+
+class FetchStatusError(FetchError):
+    def __init__(self, message: str, *, url: str, status: int) -> None:
+        super().__init__(message, url=url, reason=f"status-{status}")
+        self.status = status
+
+
+class FetchRefused(FetchError):
+    pass
+
+
+class ExtractError(ScraperError):
+    pass
+
+
+class ArchiveError(ScraperError):
+    pass

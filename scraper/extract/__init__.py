@@ -1,0 +1,117 @@
+"""Extraction: a page (HTML or a plain-text copy) -> Article. Pure functions, no I/O.
+
+    extract(page, url=..., site="auto")     the one entry point
+    choose_profile(...)                     which site profile reads a page
+
+Site knowledge lives in config/sites/*.toml; ``html.py`` reads any profile,
+``text.py`` reads plain-text copies, ``body.py`` and ``notices.py`` hold the
+rules every site shares (tip-lines, copyright, speaker turns).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Literal
+
+from selectolax.lexbor import LexborHTMLParser
+
+from .. import urls
+from ..config import SiteProfile, load_sites
+from ..decode import decode
+from ..errors import ConfigError, InputError
+from ..models import Article, RawPage
+from .html import extract_html
+from .text import extract_text
+
+Kind = Literal["auto", "html", "text"]
+
+#: Pages past this size are refused rather than parsed: no news article comes close.
+MAX_PAGE_CHARS = 64 * 1024 * 1024
+_HTML_START = re.compile(r"<\s*(?:!doctype\s+html|html|head|body|meta|div|article|p|title|script)\b", re.I)
+
+
+def looks_like_html(text: str) -> bool:
+    return bool(_HTML_START.search(text[:5000]))
+
+
+def extract(
+    page: str | bytes,
+    *,
+    url: str | None = None,
+    site: str = "auto",
+    kind: Kind = "auto",
+    sites: Mapping[str, SiteProfile] | None = None,
+    charset: str | None = None,
+) -> Article:
+    """Extract one article. ``site`` is a profile name or "auto" (by host, then markup)."""
+    profiles = sites if sites is not None else load_sites()
+    text = decode(page, declared=charset)[0] if isinstance(page, bytes) else page
+    if len(text) > MAX_PAGE_CHARS:
+        raise InputError(f"page is {len(text):,} characters; the limit is {MAX_PAGE_CHARS:,}")
+    text = text.replace("\x00", "")
+    is_html = kind == "html" or (kind == "auto" and looks_like_html(text))
+    if not is_html:
+        return extract_text(text, url=url, profile=_text_profile(text, url, site, profiles))
+    tree = LexborHTMLParser(text)
+    profile = choose_profile(tree, url=url, site=site, sites=profiles)
+    return extract_html(text, url=url, profile=profile, tree=tree)
+
+
+def extract_raw(
+    raw: RawPage, *, site: str = "auto", sites: Mapping[str, SiteProfile] | None = None
+) -> Article:
+    """Extract a page as read or fetched; its URL, charset and content type guide extraction."""
+    kind: Kind = "html" if raw.kind == "html" else "text" if raw.kind == "text" else "auto"
+    return extract(raw.content, url=raw.final_url or raw.url, site=site, kind=kind, sites=sites,
+                   charset=raw.charset)
+
+
+def choose_profile(
+    html: str | LexborHTMLParser, *, url: str | None, site: str, sites: Mapping[str, SiteProfile]
+) -> SiteProfile:
+    if site != "auto":
+        return _named(site, sites)
+    by_host = _by_host(url, sites)
+    if by_host is not None:
+        return by_host
+    tree = html if isinstance(html, LexborHTMLParser) else LexborHTMLParser(html)
+    for profile in sites.values():
+        hits = 0
+        for selector in profile.signatures:
+            hits += tree.css_first(selector) is not None
+            if hits >= profile.min_signatures:
+                return profile
+    return sites["generic"]
+
+
+def _named(site: str, sites: Mapping[str, SiteProfile]) -> SiteProfile:
+    if site not in sites:
+        raise ConfigError(f"unknown site {site!r}; known: {', '.join(sorted(sites))}, auto")
+    return sites[site]
+
+
+def _by_host(url: str | None, sites: Mapping[str, SiteProfile]) -> SiteProfile | None:
+    host = urls.host_of(url)
+    for profile in sites.values():
+        if host and profile.hosts and urls.host_matches(host, profile.hosts):
+            return profile
+    return None
+
+
+def _text_profile(text: str, url: str | None, site: str, sites: Mapping[str, SiteProfile]) -> SiteProfile:
+    """Text copies carry no markup: the host decides, else a site named in the footer."""
+    if site != "auto":
+        return _named(site, sites)
+    by_host = _by_host(url, sites)
+    if by_host is not None:
+        return by_host
+    tail = text[-3000:]
+    for name, profile in sites.items():
+        if name != "generic" and re.search(rf"(?:ⓒ|©|copyright)\s*{re.escape(name)}\b|{re.escape(name)}제보",
+                                           tail, re.I):
+            return profile
+    return sites["generic"]
+
+
+__all__ = ["extract", "extract_raw", "choose_profile", "looks_like_html", "MAX_PAGE_CHARS"]

@@ -1,0 +1,64 @@
+"""Plain-text copies of articles -> Article.
+
+The shape (as KBS text copies come): the title on the first line, then the
+body one paragraph per line with speaker markers on lines of their own, then
+a footer: the ■ 제보하기 block, the station name, copyright lines and "- "
+related headlines. Sign-offs and 입력/수정 lines are read when present.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .. import urls
+from ..config import SiteProfile
+from ..models import Article, RelatedLink, Reporter
+from . import dates
+from .body import build_turns, split_body
+from .dom import text_lines
+from .notices import parse_tipline
+
+_DATE_LINE = re.compile(r"^\s*(입력|수정|등록|업데이트)\s*[:：]?\s*\d{4}")
+# "KBS 뉴스 홍길동입니다." closes a KBS report; the reporter's name is in it.
+_SIGN_OFF = re.compile(r"(?:KBS\s*뉴스|KBS)\s+(?P<name>[가-힣]{2,4})\s*(?:기자)?입니다\.?\s*$")
+
+
+def extract_text(text: str, *, url: str | None, profile: SiteProfile) -> Article:
+    lines = text_lines(text.lstrip("\ufeff"))
+    title = lines[0] if lines else ""
+    rest = lines[1:]
+    stamps: dict[str, list[dates.Stamp]] = {"published": [], "updated": []}
+    body_lines = []
+    for line in rest:
+        stamp = dates.parse_date(line, default_offset=profile.utc_offset) if _DATE_LINE.match(line) else None
+        if stamp:
+            stamps[dates.label_of(line) or "published"].append(stamp)
+        else:
+            body_lines.append(line)
+    body = split_body(body_lines)
+    ident = urls.article_id(url, profile) if url else None
+    return Article(
+        url=url,
+        canonical_url=urls.canonical(url, profile) if url else None,
+        site=profile.name,
+        article_id=ident,
+        title=title,
+        section=None,
+        published_at=dates.best(stamps["published"]),
+        updated_at=dates.best(stamps["updated"]),
+        reporters=_sign_off(body.paragraphs),
+        body=body.text,
+        turns=build_turns(body.paragraphs),
+        images=(),
+        copyright="\n".join(body.copyright) or None,
+        tipline=parse_tipline(body.tipline),
+        related=tuple(RelatedLink(title=t, url=None, kind="list") for t in dict.fromkeys(body.related)),
+    )
+
+
+def _sign_off(paragraphs: list[str]) -> tuple[Reporter, ...]:
+    for paragraph in reversed(paragraphs[-6:]):
+        match = _SIGN_OFF.search(paragraph)
+        if match:
+            return (Reporter(name=match.group("name"), email=None),)
+    return ()

@@ -1,0 +1,158 @@
+"""The contracts between pipeline stages.
+
+``Article`` is what extraction produces and what the archive stores; its
+``to_dict()`` is the documented JSON contract (``schema_version`` 1, see
+README "The article JSON"). Add fields only at the end and bump
+``SCHEMA_VERSION`` when a field changes meaning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+SCHEMA_VERSION = 1
+
+RelatedKind = Literal["prev", "next", "hot", "pick", "headline", "list"]
+RELATED_KINDS: tuple[str, ...] = ("prev", "next", "hot", "pick", "headline", "list")
+
+
+@dataclass(frozen=True, slots=True)
+class Reporter:
+    name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    caption: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    #: None for text before the first marker of a transcript
+    speaker: str | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tipline:
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    kakaotalk: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedLink:
+    title: str
+    url: str | None
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    url: str | None
+    canonical_url: str | None
+    site: str
+    article_id: str | None
+    title: str
+    section: str | None
+    published_at: str | None
+    updated_at: str | None
+    reporters: tuple[Reporter, ...]
+    body: str
+    turns: tuple[Turn, ...] | None
+    images: tuple[Image, ...]
+    copyright: str | None
+    tipline: Tipline | None
+    related: tuple[RelatedLink, ...]
+    content_hash: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.content_hash:
+            object.__setattr__(self, "content_hash", content_hash(self.title, self.body))
+
+    @property
+    def looks_like_article(self) -> bool:
+        """Body text, or a site's article id with a date (video-only items have no body)."""
+        return bool(self.body) or bool(self.article_id and self.published_at)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("reporters", "images", "related"):
+            data[key] = list(data[key])
+        if self.turns is not None:
+            data["turns"] = list(data["turns"])
+        if self.tipline is not None:
+            data["tipline"] = {k: list(v) if isinstance(v, tuple) else v
+                               for k, v in data["tipline"].items()}
+        return {"schema_version": SCHEMA_VERSION, **data}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Article:
+        """Inverse of ``to_dict``; unknown keys are ignored so old rows still load."""
+        tip = data.get("tipline")
+        turns = data.get("turns")
+        return cls(
+            url=data.get("url"),
+            canonical_url=data.get("canonical_url"),
+            site=data.get("site") or "generic",
+            article_id=data.get("article_id"),
+            title=data.get("title") or "",
+            section=data.get("section"),
+            published_at=data.get("published_at"),
+            updated_at=data.get("updated_at"),
+            reporters=tuple(Reporter(**r) for r in data.get("reporters") or ()),
+            body=data.get("body") or "",
+            turns=None if turns is None else tuple(Turn(**t) for t in turns),
+            images=tuple(Image(**i) for i in data.get("images") or ()),
+            copyright=data.get("copyright"),
+            tipline=None if tip is None else Tipline(
+                phones=tuple(tip.get("phones") or ()),
+                emails=tuple(tip.get("emails") or ()),
+                kakaotalk=tuple(tip.get("kakaotalk") or ()),
+                urls=tuple(tip.get("urls") or ()),
+                text=tip.get("text") or "",
+            ),
+            related=tuple(RelatedLink(**r) for r in data.get("related") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RawPage:
+    """A page as read or fetched, before extraction."""
+
+    content: bytes
+    #: the address the page was asked for (None for files and stdin without --url)
+    url: str | None
+    #: where it was found after redirects
+    final_url: str | None = None
+    content_type: str | None = None
+    #: charset declared by the server, if any
+    charset: str | None = None
+    status: int | None = None
+    #: "html", "text" or "auto" when the source does not say
+    kind: str = "auto"
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalise_text(text: str) -> str:
+    """The form content hashes are taken over: NFKC, single spaces, no edges.
+
+    NFKC folds full-width forms and compatibility characters; collapsing all
+    whitespace (newlines too) makes the hash blind to markup and line breaks.
+    """
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def content_hash(title: str, body: str) -> str:
+    payload = normalise_text(title) + "\n" + normalise_text(body)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()

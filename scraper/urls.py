@@ -1,0 +1,77 @@
+"""URL canonicalisation: every URL form of one article maps to one canonical URL.
+
+For a site with id rules (KBS: ``ncd`` on any of its article paths, http or
+https, any host so that mirrors and saved copies work) the canonical URL is
+rebuilt from the id. For other sites the URL is cleaned: fragment and
+tracking parameters dropped, scheme and host lower-cased.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from .config import SiteProfile
+
+# Parameters that only say where a click came from; they never change content.
+_TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|yclid|mc_cid|mc_eid|igshid|_ga|ref_src)$", re.I)
+
+
+def is_http_url(text: str) -> bool:
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def absolute(url: str, base: str | None) -> str | None:
+    """``url`` made absolute against ``base``; None for script/mail/empty links."""
+    url = url.strip()
+    if not url or url.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+        return None
+    joined = urljoin(base, url) if base else url
+    return joined if is_http_url(joined) else None
+
+
+def article_id(url: str, profile: SiteProfile) -> str | None:
+    """The site's article id carried by ``url``, or None when it is not an article URL."""
+    rules = profile.urls
+    if not rules.id_params:
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not _is_article_path(parts.path, rules.article_paths):
+        return None
+    query = {k.lower(): v for k, v in parse_qsl(parts.query, keep_blank_values=True)}
+    for name in rules.id_params:
+        value = query.get(name.lower(), "").strip()
+        if re.fullmatch(rules.id_pattern, value):
+            return value
+    return None
+
+
+def _is_article_path(path: str, paths: tuple[str, ...]) -> bool:
+    path = path.lower().rstrip("/")
+    return any(path == p.lower().rstrip("/") for p in paths)
+
+
+def canonical(url: str, profile: SiteProfile) -> str:
+    """The canonical URL for ``url`` under ``profile``."""
+    ident = article_id(url, profile)
+    if ident is not None and profile.urls.canonical:
+        return profile.urls.canonical.format(id=ident)
+    return clean(url)
+
+
+def clean(url: str) -> str:
+    """Drop the fragment and tracking parameters; lower-case scheme and host."""
+    parts = urlsplit(url.strip())
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/",
+                       urlencode(query), ""))
+
+
+def host_of(url: str | None) -> str:
+    return (urlsplit(url).hostname or "") if url else ""
+
+
+def host_matches(host: str, hosts: tuple[str, ...]) -> bool:
+    host = host.lower()
+    return any(host == h or host.endswith("." + h) for h in hosts)

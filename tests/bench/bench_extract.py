@@ -1,0 +1,75 @@
+"""Extraction speed: our extractor vs trafilatura on the same KBS-style pages, same run.
+
+    python tests/bench/bench_extract.py [--seconds 5]
+
+The corpus is the real KBS pages beside the project (../shared/kbs-pages, about
+100 KB each) when present, plus our own fixture pages, each parsed from
+scratch every time. trafilatura comes from the `bench` extra
+(`pip install -e '.[bench]'`). Prints pages/s on one core and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from scraper.config import load_sites  # noqa: E402
+from scraper.extract import extract  # noqa: E402
+
+
+def corpus() -> list[tuple[str, str]]:
+    pages = sorted((ROOT.parent / "shared" / "kbs-pages").glob("*.html"))
+    pages += sorted((ROOT / "tests" / "fixtures").glob("kbs20*.html"))
+    return [(p.name, p.read_bytes().decode("utf-8", errors="replace")) for p in pages]
+
+
+def rate(run: Callable[[str], object], pages: list[str], seconds: float) -> tuple[float, float]:
+    """(pages per second, median ms per page) over whole passes of the corpus."""
+    timings: list[float] = []
+    done = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds or done == 0:
+        for page in pages:
+            t0 = time.perf_counter()
+            run(page)
+            timings.append(time.perf_counter() - t0)
+            done += 1
+    elapsed = time.perf_counter() - start
+    return done / elapsed, statistics.median(timings) * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0, help="time budget per extractor")
+    args = parser.parse_args()
+    named = corpus()
+    if not named:
+        print("no pages found", file=sys.stderr)
+        return 2
+    pages = [html for _, html in named]
+    size_kb = statistics.mean(len(p.encode()) for p in pages) / 1024
+    sites = load_sites()
+    ours, ours_ms = rate(lambda html: extract(html, sites=sites), pages, args.seconds)
+    print(f"corpus: {len(pages)} pages, mean {size_kb:.0f} KB")
+    print(f"{'extractor':<28}{'pages/s':>10}{'median ms':>12}")
+    print(f"{'scraper.extract':<28}{ours:>10.0f}{ours_ms:>12.2f}")
+    try:
+        import trafilatura
+    except ImportError:
+        print("trafilatura is not installed (pip install -e '.[bench]'): no ratio", file=sys.stderr)
+        return 0
+    theirs, theirs_ms = rate(lambda html: trafilatura.extract(html, with_metadata=True), pages, args.seconds)
+    print(f"{'trafilatura.extract ' + trafilatura.__version__:<28}{theirs:>10.0f}{theirs_ms:>12.2f}")
+    print(f"ratio: {ours / theirs:.1f}x trafilatura")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pytest
+
+from scraper.decode import codec_name, decode, looks_binary
+from scraper.errors import InputError
+
+# 똠 and 햏 exist in CP949 but not in strict EUC-KR (KS X 1001).
+KOREAN = "똠방각하 햏볕 아래 새 소식입니다. 정부는 오늘 발표했습니다." * 5
+
+
+def test_euc_kr_label_decodes_as_cp949() -> None:
+    html = f'<html><head><meta charset="euc-kr"></head><body><p>{KOREAN}</p></body></html>'
+    text, codec = decode(html.encode("cp949"))
+    assert KOREAN in text
+    assert codec == "cp949"
+
+
+def test_header_charset_wins_over_meta() -> None:
+    html = f'<meta charset="utf-8"><p>{KOREAN}</p>'
+    text, _ = decode(html.encode("cp949"), declared="euc-kr")
+    assert KOREAN in text
+
+
+def test_undeclared_cp949_is_detected() -> None:
+    text, codec = decode(f"<html><body><p>{KOREAN}</p></body></html>".encode("cp949"))
+    assert KOREAN in text
+    assert codec == "cp949"
+
+
+def test_wrong_declaration_falls_back() -> None:
+    text, codec = decode(f'<meta charset="utf-8"><p>{KOREAN}</p>'.encode("cp949"))
+    assert KOREAN in text
+
+
+def test_utf8_bom() -> None:
+    assert decode("\ufeff안녕".encode())[0] == "안녕"
+
+
+def test_binary_is_refused() -> None:
+    with pytest.raises(InputError):
+        decode(bytes(range(256)) * 20)
+    assert looks_binary(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
+    assert not looks_binary(KOREAN.encode("cp949"))
+
+
+def test_codec_names() -> None:
+    assert codec_name("EUC-KR") == "cp949"
+    assert codec_name("ks_c_5601-1987") == "cp949"
+    assert codec_name("no-such-codec") is None
+    assert codec_name(None) is None
