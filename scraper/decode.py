@@ -52,12 +52,14 @@ def decode(data: bytes, *, declared: str | None = None) -> tuple[str, str]:
     if looks_binary(data):
         raise InputError("the input is binary data, not an HTML or text page")
     meta = _META_CHARSET.search(data[:4096])
-    for label in (declared, meta.group(1).decode("ascii", "replace") if meta else None):
-        codec = codec_name(label)
-        if codec and _decodes(data, codec):
+    labels = [codec_name(declared), codec_name(meta.group(1).decode("ascii", "replace") if meta else None)]
+    for codec in [c for c in labels if c] + ["utf-8"]:
+        if _decodes(data, codec):
             return data.decode(codec), codec
-    if _decodes(data, "utf-8"):
-        return data.decode("utf-8"), "utf-8"
+    for codec in [c for c in labels if c] + ["utf-8"]:
+        text = data.decode(codec, errors="replace")
+        if text.count("\ufffd") <= max(8, len(text) // 2000):
+            return text, codec  # the declared codec with a few damaged bytes beats a guess
     return _detect(data)
 
 

@@ -56,5 +56,7 @@ def test_square_paragraph_that_is_not_a_tipline_stays() -> None:
     assert split_body(lines).paragraphs == lines
 
 
-def test_dangling_closing_marker_is_dropped() -> None:
-    assert split_body(["[앵커]", "고맙습니다.", "[답변]"]).paragraphs == ["[앵커]", "고맙습니다."]
+def test_dangling_closing_marker_stays_in_body_but_makes_no_turn() -> None:
+    body = split_body(["[앵커]", "고맙습니다.", "[답변]", "■ 제보하기", "▷ 전화 : 02-781-1234"])
+    assert body.paragraphs == ["[앵커]", "고맙습니다.", "[답변]"]
+    assert build_turns(body.paragraphs) == (Turn("앵커", "고맙습니다."),)

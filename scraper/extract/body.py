@@ -93,8 +93,6 @@ def split_body(lines: list[str]) -> Body:
         end = _tip_block_end(main, head)
         result.tipline.extend(main[head:end])
         main = main[:head] + main[end:]
-    while main and MARKER.fullmatch(main[-1]):
-        main = main[:-1]  # a closing marker that introduces nothing (the seed's last "[답변]")
     result.paragraphs = main
     for line in tail:
         related = RELATED_LINE.match(line)

@@ -155,7 +155,7 @@ def _body(page: Page) -> tuple[list[str], list[Image]]:
         kind, _, rest = source.partition(":")
         if kind == "main" and not rest:
             lines = find_main_text(LexborHTMLParser(page.html))
-            images: list[Image] = []
+            images: list[Image] = _figures(page)
         elif kind in ("script", "jsonld") and "[" not in source:
             value = script_string(page.tree, rest) if kind == "script" else page.jsonld.get(rest)
             lines = fragment_lines(value) if isinstance(value, str) else []
@@ -189,6 +189,31 @@ def _body_images(page: Page, node: LexborNode) -> list[Image]:
     return found
 
 
+def _figures(page: Page) -> list[Image]:
+    """Captioned images of a page read by the main-text finder: <figure>s outside page chrome."""
+    found: list[Image] = []
+    for figure in page.tree.css("figure"):
+        if _in_chrome(figure):
+            continue
+        img = figure.css_first("img")
+        caption = figure.css_first("figcaption")
+        link = urls.absolute((img.attributes.get("data-src") or img.attributes.get("src") or "") if img else "",
+                             page.base)
+        if link:
+            text = clean_line(caption.text(deep=True, separator=" ")) if caption else ""
+            found.append(Image(url=link, caption=text or None))
+    return found
+
+
+def _in_chrome(node: LexborNode) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.tag in ("header", "nav", "aside", "footer"):
+            return True
+        parent = parent.parent
+    return False
+
+
 def _caption_of(img: LexborNode) -> LexborNode | None:
     holder = img.parent
     for _ in range(3):
@@ -214,8 +239,9 @@ def _reporters(page: Page, paragraphs: list[str]) -> tuple[Reporter, ...]:
             return tuple(found.values())
     for author in _as_list(page.jsonld.get("author")):
         name = _strip_title(jsonld_text(author) or "", spec.name_suffixes)
+        email = author.get("email") if isinstance(author, dict) else None
         if name and name not in found and len(name) <= 40:
-            found[name] = Reporter(name=name, email=None)
+            found[name] = Reporter(name=name, email=email.removeprefix("mailto:") if isinstance(email, str) else None)
     return tuple(found.values())
 
 
