@@ -15,9 +15,9 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 # Elements whose start and end break a line when a node is turned into text.
-BLOCK_TAGS = (
-    "p,div,li,ul,ol,dl,dt,dd,h1,h2,h3,h4,h5,h6,blockquote,pre,figure,figcaption,"
-    "table,tr,section,article,header,footer,aside,address,hr"
+BLOCK_TAGS = frozenset(
+    "p div li ul ol dl dt dd h1 h2 h3 h4 h5 h6 blockquote pre figure figcaption "
+    "table tr section article header footer aside address hr".split()
 )
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2002\u2003\u2009\u200b\u3000]+")
 _ARTICLE_TYPES = {"NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle",
@@ -35,14 +35,42 @@ def node_lines(node: LexborNode) -> list[str]:
     The node's subtree is modified (scripts removed, line breaks inserted), so
     pass a node of a tree that is not read again for anything else.
     """
-    for junk in node.css("script,style,noscript,template"):
-        junk.decompose()
-    for br in node.css("br"):
-        br.replace_with("\n")
-    for block in node.css(BLOCK_TAGS):
-        block.insert_before("\n")
-        block.insert_after("\n")
+    # One walk to find what to change, then the changes: changing the tree
+    # while walking it is unsafe, and one walk beats a CSS query per tag name.
+    decompose_all(node.css("script,style,noscript,template"), within=node)
+    breaks, blocks = [], []
+    for child in node.traverse():
+        tag = child.tag
+        if tag == "br":
+            breaks.append(child)
+        elif tag in BLOCK_TAGS:
+            blocks.append(child)
+    for child in breaks:
+        child.replace_with("\n")
+    for child in blocks:
+        child.insert_before("\n")
+        child.insert_after("\n")
     return text_lines(node.text(deep=True))
+
+
+def decompose_all(nodes: list[LexborNode], *, within: LexborNode | None = None) -> None:
+    """Remove every node of a query result, nested matches included.
+
+    A node inside another match is freed with its ancestor, and touching it
+    afterwards would read freed memory: find the outermost matches first,
+    while every node is still alive, then remove only those.
+    """
+    ids = {n.mem_id for n in nodes}
+    stop = within.mem_id if within is not None else None  # matches of node.css() lie inside node
+    outermost = []
+    for n in nodes:
+        parent = n.parent
+        while parent is not None and parent.mem_id not in ids and parent.mem_id != stop:
+            parent = parent.parent
+        if parent is None or parent.mem_id == stop:
+            outermost.append(n)
+    for n in outermost:
+        n.decompose()
 
 
 def text_lines(text: str) -> list[str]:
@@ -70,12 +98,17 @@ def split_source(source: str) -> tuple[str, str | None]:
 _HEAD_ONLY = ("meta[property", "meta[name", "link[rel")
 
 
+def select(tree: LexborHTMLParser | LexborNode, selector: str) -> list[LexborNode]:
+    """``tree.css(selector)``, searching only <head> for head-only elements (a tenth of a page)."""
+    if isinstance(tree, LexborHTMLParser) and selector.startswith(_HEAD_ONLY) and tree.head is not None:
+        return tree.head.css(selector)
+    return tree.css(selector)
+
+
 def first_value(tree: LexborHTMLParser | LexborNode, source: str) -> str | None:
     """The text or attribute named by a CSS source, or None when absent/empty."""
     selector, attr = split_source(source)
-    if isinstance(tree, LexborHTMLParser) and selector.startswith(_HEAD_ONLY) and tree.head is not None:
-        tree = tree.head  # a tenth of the page's elements
-    for node in tree.css(selector):
+    for node in select(tree, selector):
         value = node.attributes.get(attr) if attr else node.text(deep=True, separator=" ")
         if value and (value := clean_line(value)):
             return value

@@ -21,12 +21,14 @@ from . import dates
 from .body import build_turns, split_body
 from .dom import (
     clean_line,
+    decompose_all,
     first_value,
     fragment_lines,
     jsonld_article,
     jsonld_text,
     node_lines,
     script_string,
+    select,
     split_source,
 )
 from .main_text import find_main_text
@@ -65,8 +67,7 @@ def extract_html(
     """Read ``html`` with ``profile``; pass ``tree`` if the page is already parsed (it gets modified)."""
     tree = tree if tree is not None else LexborHTMLParser(html)
     for selector in profile.fields.page_drop:
-        for node in tree.css(selector):
-            node.decompose()
+        decompose_all(tree.css(selector))
     page = Page(html, tree, jsonld_article(tree), profile, url or profile.urls.base or None)
     canonical_url, article_id = _identity(page, url)
     if canonical_url:
@@ -144,9 +145,10 @@ def _tipline_blocks(page: Page) -> list[str]:
     """Lines of the site's tip-line containers, which are then removed from the tree."""
     lines: list[str] = []
     for selector in page.profile.fields.tipline:
-        for node in page.tree.css(selector):
+        nodes = page.tree.css(selector)
+        for node in nodes:
             lines.extend(node_lines(node))
-            node.decompose()
+        decompose_all(nodes)
     return lines
 
 
@@ -174,8 +176,7 @@ def _body(page: Page) -> tuple[list[str], list[Image]]:
 def _body_images(page: Page, node: LexborNode) -> list[Image]:
     """Images inside the body with their captions; captions leave the body text."""
     for selector in page.profile.fields.body_drop:
-        for junk in node.css(selector):
-            junk.decompose()
+        decompose_all(node.css(selector), within=node)
     found: list[Image] = []
     for img in node.css("img"):
         src = img.attributes.get("data-src") or img.attributes.get("src") or ""
@@ -276,7 +277,7 @@ def _images(page: Page, in_body: list[Image]) -> tuple[Image, ...]:
             values = [jsonld_text(v) for v in _as_list(page.jsonld.get(source[7:]))]
         else:
             selector, attr = split_source(source)
-            values = [n.attributes.get(attr) if attr else None for n in page.tree.css(selector)]
+            values = [n.attributes.get(attr) if attr else None for n in select(page.tree, selector)]
         for value in values:
             link = urls.absolute(value or "", page.base)
             if link:
