@@ -78,27 +78,41 @@ def _build(cls: type[T], data: Any, where: str) -> T:
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}")
-    values: dict[str, Any] = {}
-    for name, f in known.items():
-        if name not in data:
-            continue
-        key = f"{where}.{name}"
-        value = data[name]
-        kind = str(f.type)
-        if kind.startswith("tuple[str"):
-            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-                raise ConfigError(f"{key}: expected a list of strings")
-            value = tuple(value)
-        elif kind == "str" and not isinstance(value, str):
-            raise ConfigError(f"{key}: expected a string")
-        elif kind == "int" and (not isinstance(value, int) or isinstance(value, bool)):
-            raise ConfigError(f"{key}: expected an integer")
-        values[name] = value
+    values = {name: _convert(data[name], str(f.type), f"{where}.{name}") for name, f in known.items() if name in data}
     try:
         return cls(**values)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from e
     except TypeError as e:
-        missing = [n for n, f in known.items() if n not in values]
+        missing = [n for n in known if n not in values]
         raise ConfigError(f"{where}: missing key {missing[0]!r}" if missing else f"{where}: {e}") from e
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _convert(value: Any, kind: str, key: str) -> Any:
+    """Check one TOML value against a dataclass field's annotation (a string here)."""
+    if kind.startswith("tuple[str"):
+        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise ConfigError(f"{key}: expected a list of strings")
+        return tuple(value)
+    if kind.startswith("frozenset[int"):
+        if not (isinstance(value, list) and all(isinstance(v, int) for v in value)):
+            raise ConfigError(f"{key}: expected a list of integers")
+        return frozenset(value)
+    checks = {"str": (lambda v: isinstance(v, str), "a string"),
+              "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+              "float": (_is_number, "a number"),
+              "float | None": (_is_number, "a number"),
+              "bool": (lambda v: isinstance(v, bool), "true or false")}
+    if kind in checks:
+        check, wanted = checks[kind]
+        if not check(value):
+            raise ConfigError(f"{key}: expected {wanted}, not {value!r}")
+        return float(value) if kind.startswith("float") else value
+    return value
 
 
 def parse_site(data: dict[str, Any], where: str) -> SiteProfile:
@@ -163,3 +177,71 @@ def load_sites(directory: Path | None = None) -> dict[str, SiteProfile]:
     if "generic" not in profiles:
         raise ConfigError(f"{folder}: no generic.toml profile; it is the fallback for unknown sites")
     return profiles
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSettings:
+    """Where a site's article URLs are discovered."""
+
+    recent: tuple[str, ...] = ()
+    daily: str = ""
+    list_api: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlSettings:
+    sites: tuple[str, ...] = ("kbs",)
+    max_pages_per_run: int = 500
+    revisit_window_h: float = 48.0
+    failure_threshold: float = 0.2
+    concurrency: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything in crawl.toml, typed."""
+
+    archive_path: Path
+    busy_timeout_s: float
+    crawl: CrawlSettings
+    fetch: Any  # scraper.fetch.FetchOptions; typed loosely to keep httpx out of config imports
+    sources: dict[str, SourceSettings]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class _ArchiveTable:
+    path: str = "data/archive.db"
+    busy_timeout_s: float = 30.0
+
+
+def settings_path(explicit: Path | None = None) -> Any:
+    """--config if given, else ./config/crawl.toml when run from a checkout, else the bundled file."""
+    if explicit is not None:
+        return explicit
+    local = Path("config") / "crawl.toml"
+    return local if local.is_file() else bundled_config().joinpath("crawl.toml")
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    from .fetch import FetchOptions
+
+    source = settings_path(path)
+    data = dict(read_toml(source))
+    where = getattr(source, "name", str(source))
+    unknown = sorted(set(data) - {"archive", "crawl", "fetch", "sources"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown table [{unknown[0]}]")
+    archive = _build(_ArchiveTable, data.get("archive", {}), f"{where}: [archive]")
+    crawl = _build(CrawlSettings, data.get("crawl", {}), f"{where}: [crawl]")
+    fetch = _build(FetchOptions, data.get("fetch", {}), f"{where}: [fetch]")
+    raw_sources = data.get("sources", {})
+    if not isinstance(raw_sources, dict):
+        raise ConfigError(f"{where}: [sources] must hold one table per site")
+    sources = {name: _build(SourceSettings, table, f"{where}: [sources.{name}]")
+               for name, table in raw_sources.items()}
+    if crawl.max_pages_per_run <= 0 or crawl.concurrency <= 0 or not 0 <= crawl.failure_threshold <= 1:
+        raise ConfigError(f"{where}: [crawl] max_pages_per_run and concurrency must be positive, "
+                          "failure_threshold between 0 and 1")
+    return Settings(archive_path=Path(archive.path), busy_timeout_s=archive.busy_timeout_s, crawl=crawl,
+                    fetch=fetch, sources=sources, source=str(source))

@@ -45,3 +45,35 @@ def test_a_second_site_is_a_toml_file(tmp_path: Path) -> None:
     other = GENERIC.replace('name = "generic"', 'name = "example"').replace("hosts = []", 'hosts = ["example.kr"]')
     (tmp_path / "example.toml").write_text(other)
     assert load_sites(tmp_path)["example"].hosts == ("example.kr",)
+
+
+CRAWL = (Path(__file__).parent.parent / "config" / "crawl.toml").read_text()
+
+
+def test_crawl_settings_load() -> None:
+    from scraper.config import load_settings
+
+    settings = load_settings(Path(__file__).parent.parent / "config" / "crawl.toml")
+    assert settings.crawl.revisit_window_h == 48.0
+    assert settings.fetch.per_host_rate_per_s == 1.0
+    assert settings.sources["kbs"].recent[0].endswith("/sitemap/recentNewsList.xml")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("concurrency = 4", "concurrency = 4\nspeed = 9", r"crawl.toml: \[crawl\]: unknown key 'speed'"),
+        ("attempts = 3", 'attempts = "three"', r"\[fetch\].attempts: expected an integer"),
+        ("attempts = 3", "attempts = 0", r"\[fetch\]: fetch option attempts must be positive"),
+        ("obey_robots = true", "obey_robots = 1", r"obey_robots: expected true or false"),
+        ("failure_threshold = 0.2", "failure_threshold = 2", "failure_threshold between 0 and 1"),
+        ("[archive]", "[archives]", r"unknown table \[archives\]"),
+    ],
+)
+def test_bad_crawl_settings_name_file_and_key(tmp_path: Path, old: str, new: str, message: str) -> None:
+    from scraper.config import load_settings
+
+    path = tmp_path / "crawl.toml"
+    path.write_text(CRAWL.replace(old, new, 1))
+    with pytest.raises(ConfigError, match=message):
+        load_settings(path)
