@@ -8,6 +8,7 @@ profiles instead, so a user can add a site without touching the package.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
@@ -102,7 +103,8 @@ def _convert(value: Any, kind: str, key: str) -> Any:
         if not (isinstance(value, list) and all(isinstance(v, int) for v in value)):
             raise ConfigError(f"{key}: expected a list of integers")
         return frozenset(value)
-    checks = {"str": (lambda v: isinstance(v, str), "a string"),
+    checks: dict[str, tuple[Callable[[Any], bool], str]] = {
+              "str": (lambda v: isinstance(v, str), "a string"),
               "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
               "float": (_is_number, "a number"),
               "float | None": (_is_number, "a number"),

@@ -9,7 +9,6 @@ README "The article JSON"). Add fields only at the end and bump
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -141,16 +140,13 @@ class RawPage:
     kind: str = "auto"
 
 
-_SPACE = re.compile(r"\s+")
-
-
 def normalise_text(text: str) -> str:
     """The form content hashes are taken over: NFKC, single spaces, no edges.
 
     NFKC folds full-width forms and compatibility characters; collapsing all
     whitespace (newlines too) makes the hash blind to markup and line breaks.
     """
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
 def content_hash(title: str, body: str) -> str:

@@ -54,10 +54,15 @@ def _is_article_path(path: str, paths: tuple[str, ...]) -> bool:
 
 def canonical(url: str, profile: SiteProfile) -> str:
     """The canonical URL for ``url`` under ``profile``."""
+    return identify(url, profile)[0]
+
+
+def identify(url: str, profile: SiteProfile) -> tuple[str, str | None]:
+    """(canonical URL, article id or None) for ``url`` under ``profile``."""
     ident = article_id(url, profile)
     if ident is not None and profile.urls.canonical:
-        return profile.urls.canonical.format(id=ident)
-    return clean(url)
+        return profile.urls.canonical.format(id=ident), ident
+    return clean(url), ident
 
 
 def clean(url: str) -> str:

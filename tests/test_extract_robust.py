@@ -48,7 +48,8 @@ def test_twenty_megabyte_page_is_refused_at_once(sites: dict[str, SiteProfile]) 
     assert time.perf_counter() - start < HANG_GUARD_S
 
 
-ARTICLE = "<article>" + "<p>시험 기사의 문단입니다. 내용이 충분히 길어야 본문으로 보입니다, 그렇죠.</p>" * 8 + "</article>"
+PARAGRAPH = "<p>시험 기사의 문단입니다. 내용이 충분히 길어야 본문으로 보입니다, 그렇죠.</p>"
+ARTICLE = "<article>" + PARAGRAPH * 8 + "</article>"
 
 
 @pytest.mark.parametrize(("site", "body"), [("kbs", BODY), ("generic", ARTICLE)])

@@ -53,7 +53,8 @@ def extract(
     text = decode(page, declared=charset)[0] if isinstance(page, bytes) else page
     if len(text) > MAX_PAGE_CHARS:
         raise InputError(f"page is {len(text):,} characters; the limit is {MAX_PAGE_CHARS:,}")
-    text = text.replace("\x00", "")
+    if "\x00" in text:
+        text = text.replace("\x00", "")
     is_html = kind == "html" or (kind == "auto" and looks_like_html(text))
     if not is_html:
         return extract_text(text, url=url, profile=_text_profile(text, url, site, profiles))

@@ -19,14 +19,15 @@ BLOCK_TAGS = frozenset(
     "p div li ul ol dl dt dd h1 h2 h3 h4 h5 h6 blockquote pre figure figcaption "
     "table tr section article header footer aside address hr".split()
 )
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2002\u2003\u2009\u200b\u3000]+")
 _ARTICLE_TYPES = {"NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle",
                   "BlogPosting", "OpinionNewsArticle", "WebPage"}
 
 
 def clean_line(text: str) -> str:
-    """One line of text: odd spaces folded to one ASCII space, edges trimmed."""
-    return _SPACES.sub(" ", text).strip()
+    """Text on one line: every run of whitespace (NBSP, ideographic space too) is one space."""
+    if "\u200b" in text:
+        text = text.replace("\u200b", " ")  # zero-width space is not whitespace to str.split
+    return " ".join(text.split())
 
 
 def node_lines(node: LexborNode) -> list[str]:

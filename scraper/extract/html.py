@@ -309,8 +309,8 @@ def _related(page: Page) -> tuple[RelatedLink, ...]:
             title = _link_title(link, spec.title)
             if not href or not title:
                 continue
-            target = urls.canonical(href, page.profile)
-            if target not in seen and not (own and urls.article_id(href, page.profile) == own):
+            target, ident = urls.identify(href, page.profile)
+            if target not in seen and not (own and ident == own):
                 seen[target] = RelatedLink(title=title, url=target, kind=spec.kind)
     return tuple(seen.values())
 
