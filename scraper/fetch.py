@@ -1,90 +1,415 @@
-"""HTTP fetching on httpx. No httpx exception leaves this module untranslated.
+"""HTTP fetching on httpx: async, polite, retried, capped. No httpx exception leaves this module.
 
-This is the one-URL path used by ``scraper extract URL``: timeouts, a size cap
-enforced while streaming, redirects to a limit, and a descriptive
-User-Agent.
+    async with Fetcher(options=FetchOptions()) as fetcher:     # owns one httpx.AsyncClient
+        result = await fetcher.fetch(url, etag=..., last_modified=...)   # -> FetchResult
+    fetch_page(url) -> RawPage                                  # the same, synchronous, one URL
+
+For each URL: the scheme is checked; robots.txt is consulted; a Throttle slot
+is taken (politeness.py); the GET is sent and, when it fails in a way worth
+repeating, sent again by tenacity; a redirect is followed by hand so that every
+hop passes robots.txt and pacing again.
+
+Retries: timeouts, connection failures (also a connection lost mid-body) and
+the statuses in ``FetchOptions.retry_statuses`` (408, 429, 5xx) are retried up
+to ``attempts`` tries per request. The wait is ``Retry-After`` when the answer
+carries one (delta-seconds or an HTTP-date measured against the answer's own
+``Date``), else ``backoff_base_s * 2**(try-1)`` plus up to ``backoff_base_s`` of
+jitter; either is capped at ``backoff_max_s``. A retry whose wait would end past
+the URL's deadline is not made: the last error is raised at once. The deadline
+(``deadline_s``) starts when the first request gets its slot, so time queued
+behind other URLs of a slow host does not count, and bounds every try and wait.
+
+Failures raise the ``errors.FetchError`` subclasses with a short ``.reason``:
+"scheme", "robots", "robots-unavailable", "timeout", "deadline", "connect",
+"disconnect", "status-<code>", "redirects", "content-type",
+"content-encoding", "too-large". This module also sets ``.attempts`` on every
+FetchError it raises: the tries made on the request that failed (code catching
+errors from elsewhere should read ``getattr(err, "attempts", 1)``).
+
+Bodies are decompressed from the raw stream by ``inflate.py``, not by httpx
+(httpx inflates a network chunk in one call, and 1 KB of brotli can inflate to
+600 MB); reading stops as soon as ``max_bytes`` of decompressed content is passed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
-from email.message import Message
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from urllib.parse import urljoin
 
 import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
-from . import __version__
-from .errors import FetchConnectError, FetchError, FetchRefused, FetchStatusError, FetchTimeout
+from . import __version__, inflate
+from .decode import decode
+from .errors import ConfigError, FetchConnectError, FetchError, FetchRefused, FetchStatusError, FetchTimeout
 from .models import RawPage
+from .politeness import RobotsCache, Throttle, host_key, retry_after_s
 from .urls import is_http_url
 
 log = logging.getLogger(__name__)
 
-# Says who we are; operators can add a contact address in config (issue: fetch settings).
+# Names the tool, its version and purpose, so a site operator can find out who is calling.
 USER_AGENT = f"kbs-scraper/{__version__} (news archiver; python-httpx)"
+Sleep = Callable[[float], Awaitable[None]]
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PAGE_TYPES = frozenset({"", "text/html", "application/xhtml+xml", "text/plain"})
+# Google reads the first 500 KiB of a robots.txt and ignores the rest; so do we.
+_ROBOTS_MAX_BYTES = 500 * 1024
 
 
 @dataclass(frozen=True, slots=True)
 class FetchOptions:
+    # A healthy server accepts in milliseconds; 10 s rides out a slow link without stalling a crawl.
     connect_timeout_s: float = 10.0
+    # Longest silence between two reads; KBS pages arrive in well under a second.
     read_timeout_s: float = 20.0
-    # A KBS article page is about 100 KB; nothing legitimate comes near this.
+    # All tries and waits for one URL; 3 tries of a 20 s read still fit.
+    deadline_s: float = 90.0
+    # A KBS article is about 100 KB; nothing legitimate comes near 20 MiB.
     max_bytes: int = 20 * 1024 * 1024
+    # KBS needs one or two (http -> https, mobile host); more is a loop or a trap.
     max_redirects: int = 5
+    # Three tries rides out a blip or a restart without hammering a server that is down.
+    attempts: int = 3
+    # First retry after ~0.5-1 s, then ~1-1.5 s: short enough for one-URL commands.
+    backoff_base_s: float = 0.5
+    # Also caps Retry-After: a server asking for an hour is better skipped this run.
+    backoff_max_s: float = 30.0
     user_agent: str = USER_AGENT
+    # One request a second per host is the conventional polite crawl rate; None or 0 = unpaced.
+    per_host_rate_per_s: float | None = 1.0
+    # Two in flight lets one slow response not block the next, and no more.
+    per_host_concurrency: int = 2
+    # Caps open sockets and memory (max_bytes each) across all hosts.
+    global_concurrency: int = 8
+    obey_robots: bool = True
+    # Google caches robots.txt for up to a day.
+    robots_ttl_s: float = 86_400.0
+    # How long an unavailable robots.txt keeps a site off limits before it is asked for again.
+    robots_error_ttl_s: float = 600.0
+    # A longer Crawl-delay is clamped; see politeness.Throttle.set_crawl_delay.
+    max_crawl_delay_s: float = 60.0
+    # Answers that mean "not now" rather than "no" (RFC 9110: 408, 429, 5xx).
+    retry_statuses: frozenset[int] = field(default_factory=lambda: frozenset({408, 429, *range(500, 600)}))
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout_s", "read_timeout_s", "deadline_s", "max_bytes", "attempts",
+                     "per_host_concurrency", "global_concurrency"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"fetch option {name} must be positive, not {getattr(self, name)!r}")
+        for name in ("max_redirects", "backoff_base_s", "backoff_max_s", "per_host_rate_per_s", "robots_ttl_s",
+                     "robots_error_ttl_s", "max_crawl_delay_s"):
+            if (getattr(self, name) or 0) < 0:
+                raise ConfigError(f"fetch option {name} cannot be negative, not {getattr(self, name)!r}")
+
+    def without_politeness(self) -> FetchOptions:
+        """The same options unpaced, without robots.txt: for benchmarks and local mirrors only."""
+        return replace(self, obey_robots=False, per_host_rate_per_s=None,
+                       per_host_concurrency=self.global_concurrency)
 
 
-def fetch_page(url: str, *, client: httpx.Client | None = None, options: FetchOptions | None = None) -> RawPage:
-    """GET one page. Raises a FetchError subclass on any failure."""
-    opts = options or FetchOptions()
-    if not is_http_url(url):
-        raise FetchRefused(f"{url}: not an http(s) URL", url=url, reason="scheme")
-    own = client is None
-    http = client or httpx.Client(
-        timeout=httpx.Timeout(opts.read_timeout_s, connect=opts.connect_timeout_s),
-        follow_redirects=True, max_redirects=opts.max_redirects,
-        headers={"User-Agent": opts.user_agent},
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    url: str
+    #: where the page was found, after redirects
+    final_url: str
+    status: int
+    #: the decompressed body; empty for a 304
+    content: bytes
+    content_type: str | None
+    #: the charset the Content-Type header declares, lower-cased, if any (``decode`` tells the one used)
+    charset: str | None
+    etag: str | None
+    last_modified: str | None
+    #: True when the server answered 304 to our If-None-Match / If-Modified-Since
+    not_modified: bool
+    elapsed_s: float
+    #: tries made on the final request (1 unless it was retried)
+    attempts: int
+    #: every URL that answered with a redirect, in order, starting with ``url``
+    redirects: tuple[str, ...] = ()
+
+    def decode(self) -> tuple[str, str]:
+        """(text, codec): header charset, then <meta>, then detection. InputError for binary data."""
+        return decode(self.content, declared=self.charset)
+
+    @property
+    def text(self) -> str:
+        return self.decode()[0]
+
+    def to_raw_page(self) -> RawPage:
+        return RawPage(content=self.content, url=self.url, final_url=self.final_url,
+                       content_type=self.content_type, charset=self.charset, status=self.status,
+                       kind=_kind(self.content_type))
+
+
+@dataclass(slots=True)
+class _Call:
+    """The state of one ``fetch``: shared by its redirect hops and tries."""
+
+    url: str
+    headers: dict[str, str]
+    started: float
+    deadline_at: float = math.inf
+    tries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    headers: httpx.Headers
+    charset: str | None
+    body: bytes = b""
+    location: str | None = None
+
+
+class Fetcher:
+    """Fetches pages over one ``httpx.AsyncClient``, politely. Use as ``async with``.
+
+    ``client``: pass one to share it (it is then not closed here); its own
+    redirect setting is overridden. ``clock`` and ``sleep`` drive pacing,
+    backoff and deadlines, so tests can pass fakes that never wait.
+    """
+
+    def __init__(self, *, options: FetchOptions | None = None, client: httpx.AsyncClient | None = None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+        self.options = opts = options or FetchOptions()
+        self._owns_client = client is None
+        self._client = client or _new_client(opts)
+        self._clock = clock
+        self._sleep = sleep
+        self._headers = {"User-Agent": opts.user_agent, "Accept-Encoding": "gzip, deflate, br",
+                         "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1"}
+        self._throttle = Throttle(rate_per_s=opts.per_host_rate_per_s, per_host=opts.per_host_concurrency,
+                                  overall=opts.global_concurrency, max_crawl_delay_s=opts.max_crawl_delay_s,
+                                  clock=clock, sleep=sleep)
+        self._robots = RobotsCache(fetch=self._fetch_robots, user_agent=opts.user_agent, ttl_s=opts.robots_ttl_s,
+                                   error_ttl_s=opts.robots_error_ttl_s, clock=clock)
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        """GET ``url``; a 304 to the conditional headers gives ``not_modified=True``. Raises FetchError."""
+        if not _is_http_url(url):
+            raise _tagged(FetchRefused(f"{url}: not an http(s) URL", url=url, reason="scheme"), 0)
+        headers = dict(self._headers)
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        call = _Call(url, headers, started=self._clock())
+        chain: list[str] = []
+        current = url
+        while (answer := await self._hop(call, current)).location is not None:
+            chain.append(current)
+            if len(chain) > self.options.max_redirects or answer.location in chain:
+                trail = " -> ".join([*chain, answer.location])
+                raise _tagged(FetchRefused(f"{url}: too many redirects or a loop: {trail}", url=url,
+                                           reason="redirects"), call.tries)
+            current = answer.location
+        return self._result(call, current, tuple(chain), answer)
+
+    def _result(self, call: _Call, final_url: str, chain: tuple[str, ...], answer: _Answer) -> FetchResult:
+        content_type = answer.headers.get("content-type")
+        return FetchResult(
+            url=call.url, final_url=final_url, status=answer.status, content=answer.body,
+            content_type=content_type, charset=answer.charset, etag=answer.headers.get("etag"),
+            last_modified=answer.headers.get("last-modified"), not_modified=answer.status == 304,
+            elapsed_s=self._clock() - call.started, attempts=call.tries, redirects=chain)
+
+    async def _hop(self, call: _Call, url: str) -> _Answer:
+        """One request (robots.txt permitting), with its retries."""
+        if self.options.obey_robots:
+            verdict = await self._robots.check(url)
+            if not verdict.allowed:
+                raise _tagged(FetchRefused(f"{url}: disallowed by robots.txt", url=url,
+                                           reason=verdict.reason or "robots"), 0)
+            self._throttle.set_crawl_delay(host_key(url), verdict.crawl_delay_s)
+        call.tries = 0
+        retrying = AsyncRetrying(
+            stop=lambda state: self._should_stop(call, state), wait=self._wait,
+            retry=retry_if_exception(self._retriable), sleep=self._sleep, reraise=True, before_sleep=_log_retry)
+        answer: _Answer = await retrying(self._attempt, call, url)
+        return answer
+
+    def _should_stop(self, call: _Call, state: RetryCallState) -> bool:
+        return state.attempt_number >= self.options.attempts or (
+            self._clock() + state.upcoming_sleep >= call.deadline_at)
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome is not None else None
+        after: float | None = getattr(error, "retry_after_s", None)
+        if after is not None:
+            return min(after, self.options.backoff_max_s)
+        # Exponential, plus jitter so that clients failed together do not retry together.
+        base = self.options.backoff_base_s
+        return min(base * 2.0 ** (state.attempt_number - 1) + random.uniform(0, base), self.options.backoff_max_s)
+
+    def _retriable(self, error: BaseException) -> bool:
+        if isinstance(error, FetchStatusError):
+            return error.status in self.options.retry_statuses
+        return isinstance(error, FetchTimeout | FetchConnectError) and error.reason != "deadline"
+
+    async def _attempt(self, call: _Call, url: str) -> _Answer:
+        """One try: the only code tenacity repeats."""
+        call.tries += 1
+        try:
+            async with self._throttle.slot(host_key(url)):
+                if call.deadline_at == math.inf:
+                    call.deadline_at = self._clock() + self.options.deadline_s
+                async with asyncio.timeout(max(call.deadline_at - self._clock(), 0.0)):
+                    return await self._exchange(call, url)
+        except FetchError as e:
+            _tagged(e, call.tries)
+            raise
+        except TimeoutError as e:
+            error = FetchTimeout(f"{url}: no complete answer within the {self.options.deadline_s:g} s deadline",
+                                 url=url, reason="deadline")
+            raise _tagged(error, call.tries) from e
+        except (httpx.HTTPError, httpx.InvalidURL) as e:
+            raise _tagged(_translate(e, url), call.tries) from e
+
+    async def _exchange(self, call: _Call, url: str) -> _Answer:
+        request = self._client.build_request("GET", url, headers=call.headers)
+        response = await self._client.send(request, stream=True, follow_redirects=False)
+        try:
+            status, headers, location = response.status_code, response.headers, response.headers.get("location")
+            if status in _REDIRECTS and location:
+                return _Answer(status, headers, None, location=_redirect_target(url, location))
+            if status == 304:  # no body by definition: nothing to download
+                return _Answer(status, headers, response.charset_encoding)
+            if not 200 <= status < 300:
+                raise _status_error(url, response)
+            _check_type(url, headers.get("content-type"))
+            body = await _read_body(url, response, cap=self.options.max_bytes)
+            return _Answer(status, headers, response.charset_encoding, body=body)
+        finally:
+            await response.aclose()
+
+    async def _fetch_robots(self, url: str) -> tuple[int, bytes] | None:
+        """(status, first 500 KiB) of a robots.txt, or None when the host cannot be reached."""
+        try:
+            async with asyncio.timeout(self.options.deadline_s):
+                request = self._client.build_request("GET", url, headers=self._headers)
+                response = await self._client.send(request, stream=True, follow_redirects=True)
+                try:
+                    ok = 200 <= response.status_code < 300
+                    body = await _read_body(url, response, cap=_ROBOTS_MAX_BYTES, truncate=True) if ok else b""
+                    return response.status_code, body
+                finally:
+                    await response.aclose()
+        except httpx.TooManyRedirects:
+            return 310, b""  # a chain that never ends counts as "no robots.txt", as for Google
+        except (httpx.HTTPError, httpx.InvalidURL, TimeoutError, FetchError) as e:
+            log.info("%s: cannot fetch (%s)", url, e or type(e).__name__)
+            return None
+
+
+def _new_client(opts: FetchOptions) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(connect=opts.connect_timeout_s, read=opts.read_timeout_s,
+                              write=opts.read_timeout_s, pool=opts.deadline_s),
+        # Keep-alive connections for every slot the throttle can hand out.
+        limits=httpx.Limits(max_connections=opts.global_concurrency + 2,
+                            max_keepalive_connections=opts.global_concurrency + 2),
+        follow_redirects=False, max_redirects=opts.max_redirects,
     )
+
+
+def _tagged(error: FetchError, attempts: int) -> FetchError:
+    error.attempts = attempts  # type: ignore[attr-defined]
+    return error
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    log.info("%s; try %d failed, retrying in %.2f s", error, state.attempt_number, state.upcoming_sleep)
+
+
+def _translate(e: httpx.HTTPError | httpx.InvalidURL, url: str) -> FetchError:
+    if isinstance(e, httpx.TimeoutException):
+        return FetchTimeout(f"{url}: timed out ({type(e).__name__})", url=url, reason="timeout")
+    if isinstance(e, httpx.ConnectError | httpx.ProxyError):
+        return FetchConnectError(f"{url}: cannot connect ({e})", url=url, reason="connect")
+    if isinstance(e, httpx.RemoteProtocolError) and str(e).startswith("Invalid URL in location header"):
+        # httpx parses Location even when not following it, and says so with this error:
+        # the redirect is broken, not the connection, so it is not retried.
+        return FetchRefused(f"{url}: unusable redirect ({e})", url=url, reason="redirects")
+    if isinstance(e, httpx.ReadError | httpx.WriteError | httpx.RemoteProtocolError):
+        return FetchConnectError(f"{url}: connection lost ({e})", url=url, reason="disconnect")
+    if isinstance(e, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return FetchRefused(f"{url}: cannot be fetched ({e})", url=url, reason="scheme")
+    return FetchError(f"{url}: {type(e).__name__}: {e}", url=url, reason="http")
+
+
+def _status_error(url: str, response: httpx.Response) -> FetchStatusError:
+    error = FetchStatusError(f"{url}: HTTP {response.status_code}", url=url, status=response.status_code)
+    error.retry_after_s = retry_after_s(  # type: ignore[attr-defined]
+        response.headers.get("retry-after"), date=response.headers.get("date"))
+    return error
+
+
+def _redirect_target(url: str, location: str) -> str:
     try:
-        return _get(http, url, opts)
-    except httpx.TimeoutException as e:
-        raise FetchTimeout(f"{url}: timed out ({type(e).__name__})", url=url, reason="timeout") from e
-    except httpx.TooManyRedirects as e:
-        raise FetchRefused(f"{url}: too many redirects", url=url, reason="redirects") from e
-    except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as e:
-        raise FetchConnectError(f"{url}: connection failed ({e})", url=url, reason="connect") from e
-    except httpx.HTTPError as e:
-        raise FetchError(f"{url}: {type(e).__name__}: {e}", url=url) from e
-    finally:
-        if own:
-            http.close()
+        target = urljoin(url, location.strip())
+    except ValueError as e:  # urllib refuses some malformed hosts, e.g. an unclosed "[" (IPv6)
+        raise FetchRefused(f"{url}: unusable redirect to {location!r}", url=url, reason="redirects") from e
+    if not _is_http_url(target):
+        raise FetchRefused(f"{url}: redirects to {target}, which is not http(s)", url=url, reason="scheme")
+    return target
 
 
-def _get(http: httpx.Client, url: str, opts: FetchOptions) -> RawPage:
-    with http.stream("GET", url) as response:
-        if response.status_code >= 400:
-            raise FetchStatusError(f"{url}: HTTP {response.status_code}", url=url, status=response.status_code)
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():  # decompressed bytes, so a gzip bomb is capped too
-            size += len(chunk)
-            if size > opts.max_bytes:
-                raise FetchRefused(f"{url}: larger than {opts.max_bytes:,} bytes", url=url, reason="too-large")
-            chunks.append(chunk)
-        content_type = response.headers.get("content-type")
-        return RawPage(
-            content=b"".join(chunks), url=url, final_url=str(response.url), content_type=content_type,
-            charset=_charset(content_type), status=response.status_code, kind=_kind(content_type),
-        )
+def _is_http_url(url: str) -> bool:
+    try:
+        return is_http_url(url)
+    except ValueError:
+        return False
 
 
-def _charset(content_type: str | None) -> str | None:
-    if not content_type:
-        return None
-    message = Message()
-    message["content-type"] = content_type
-    value = message.get_param("charset")
-    return value if isinstance(value, str) else None
+def _check_type(url: str, content_type: str | None) -> None:
+    mime = (content_type or "").split(";")[0].strip().lower()
+    if mime not in _PAGE_TYPES:
+        raise FetchRefused(f"{url}: {mime} is not a web page", url=url, reason="content-type")
+
+
+async def _read_body(url: str, response: httpx.Response, *, cap: int, truncate: bool = False) -> bytes:
+    """The decompressed body; past ``cap`` bytes, FetchRefused (or, with ``truncate``, the first ``cap``)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap and not truncate:
+        raise _too_large(url, cap)
+    inflater = inflate.inflater(url, response.headers.get("content-encoding"))
+    chunks: list[bytes] = []
+    size = raw = 0
+    async for data in response.aiter_raw():
+        raw += len(data)
+        for piece in inflate.inflate(url, inflater, data):
+            chunks.append(piece[: cap - size])
+            size += len(piece)
+            if size > cap:
+                if truncate:
+                    return b"".join(chunks)
+                raise _too_large(url, cap)
+        if raw > cap and not truncate:  # compressed data that never decompresses to anything
+            raise _too_large(url, cap)
+    return b"".join(chunks)
+
+
+def _too_large(url: str, cap: int) -> FetchRefused:
+    return FetchRefused(f"{url}: larger than {cap:,} bytes", url=url, reason="too-large")
 
 
 def _kind(content_type: str | None) -> str:
@@ -94,3 +419,13 @@ def _kind(content_type: str | None) -> str:
     if mime == "text/plain":
         return "text"
     return "auto"
+
+
+def fetch_page(url: str, *, options: FetchOptions | None = None) -> RawPage:
+    """GET one page synchronously (for one-URL commands; not from inside a running event loop)."""
+    return asyncio.run(_fetch_one(url, options or FetchOptions())).to_raw_page()
+
+
+async def _fetch_one(url: str, options: FetchOptions) -> FetchResult:
+    async with Fetcher(options=options) as fetcher:
+        return await fetcher.fetch(url)

@@ -1,0 +1,235 @@
+"""Fetch throughput: fetch, fetch + extract, fetch + extract + archive, against the local test server.
+
+    python tests/bench/bench_fetch.py [--pages 2000] [--concurrency 8]
+
+The KBS fixture pages (tests/fixtures/kbs20*.html) are served under distinct
+``/news/view.do?ncd=N`` URLs, each copy with N in its ids and its title, so
+every URL is a new article to the archive. The server (tests/server.py) runs in
+its own process: in a thread of this one it would share the GIL with the client
+and the figures would measure contention. Politeness is off
+(``FetchOptions.without_politeness``), connections are kept alive, and
+``--concurrency`` tasks share one Fetcher.
+
+Prints pages/s, client CPU ms per page (``time.process_time``), server CPU ms
+per page (from /proc, Linux only) and the target. Archiving runs when ``scraper.archive`` offers ``Archive.open(path)``
+and ``ingest(article, url=..., raw=...)``; otherwise those rows are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from scraper.config import load_sites  # noqa: E402
+from scraper.extract import extract_raw  # noqa: E402
+from scraper.fetch import Fetcher, FetchOptions, FetchResult  # noqa: E402
+from tests.server import LocalServer, Route  # noqa: E402
+
+TARGET_PAGES_PER_S = 300  # the full pipeline, on the 2-core machine this project is developed on
+FIXTURES = sorted((ROOT / "tests" / "fixtures").glob("kbs20*.html"))
+Handle = Callable[[FetchResult], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Fixture:
+    body: bytes
+    content_type: str
+    #: the extracted title, in the page's own encoding
+    title: bytes
+    #: the KBS article id (ncd), wherever the page repeats it
+    article_id: bytes
+
+
+def fixtures() -> list[Fixture]:
+    from scraper.decode import decode
+    from scraper.extract import extract
+
+    found = []
+    for path in FIXTURES:
+        data = path.read_bytes()
+        codec = decode(data)[1]
+        # The legacy-encoding pages are served as KBS served them: no charset in the header.
+        content_type = "text/html; charset=UTF-8" if codec == "utf-8" else "text/html"
+        article = extract(data)
+        found.append(Fixture(data, content_type, article.title.encode(codec), (article.article_id or "-").encode()))
+    return found
+
+
+def make_page(pages: list[Fixture]) -> Callable[[dict[str, str]], Route]:
+    """The route for ?ncd=N: fixture N mod k with N as its id and in its title (so a new content hash)."""
+    def page(query: dict[str, str]) -> Route:
+        n = int(query.get("ncd", "0"))
+        fixture = pages[n % len(pages)]
+        body = fixture.body.replace(fixture.article_id, b"%d" % n).replace(fixture.title, b"%d " % n + fixture.title)
+        return Route(body, content_type=fixture.content_type)
+
+    return page
+
+
+def serve(conn: Connection) -> None:
+    """Child process: run the test server until the parent says stop."""
+    with LocalServer() as server:
+        server.dynamic["/news/view.do"] = make_page(fixtures())
+        conn.send(server.base)
+        conn.recv()  # blocks until the parent is done
+
+
+def cpu_s(pid: int) -> float | None:
+    """User + system CPU of a process so far, from /proc (Linux only)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- stages ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    pages: int
+    wall_s: float
+    client_cpu_s: float
+    server_cpu_s: float | None
+    failures: int
+
+    @property
+    def rate(self) -> float:
+        return self.pages / self.wall_s
+
+
+async def crawl(urls: list[str], concurrency: int, handle: Handle) -> tuple[int, float, float]:
+    """Fetch ``urls`` with ``concurrency`` tasks, handing each result to ``handle``.
+
+    Returns (failures, wall seconds, CPU seconds), timed once the client exists.
+    """
+    options = FetchOptions(global_concurrency=concurrency).without_politeness()
+    queue = iter(urls)  # shared: each URL goes to exactly one task
+    failures = 0
+
+    async def worker(fetcher: Fetcher) -> None:
+        nonlocal failures
+        for url in queue:
+            try:
+                await handle(await fetcher.fetch(url))
+            except Exception as e:  # a benchmark counts failures, it does not stop
+                failures += 1
+                if failures <= 3:
+                    print(f"  {url}: {e}", file=sys.stderr)
+
+    async with Fetcher(options=options) as fetcher:
+        wall, cpu = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(worker(fetcher) for _ in range(concurrency)))
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return failures, wall, cpu
+
+
+class Pipeline:
+    """The handlers of each stage, sharing one archive."""
+
+    def __init__(self, archive: Any | None) -> None:
+        self.sites = load_sites()
+        self.archive = archive
+
+    def stages(self) -> list[tuple[str, Handle]]:
+        chosen: list[tuple[str, Handle]] = [("fetch", self.nothing), ("fetch+extract", self.extract)]
+        if self.archive is not None:
+            chosen.append(("fetch+extract+archive", self.store))
+        return chosen
+
+    async def nothing(self, result: FetchResult) -> None:
+        pass
+
+    async def extract(self, result: FetchResult) -> None:
+        extract_raw(result.to_raw_page(), sites=self.sites)
+
+    async def store(self, result: FetchResult) -> None:
+        article = extract_raw(result.to_raw_page(), sites=self.sites)
+        assert self.archive is not None
+        self.archive.ingest(article, url=result.final_url, raw=result.content, content_type=result.content_type)
+
+
+def measure(base: str, server_pid: int, args: argparse.Namespace, pipeline: Pipeline) -> list[Stage]:
+    results = []
+    for index, (name, handle) in enumerate(pipeline.stages()):
+        first = 10_000_000 * (index + 1)  # fresh article ids per stage, so the archive sees new articles
+        warm = [f"{base}/news/view.do?ncd={first - 1 - n}" for n in range(min(200, args.pages))]
+        asyncio.run(crawl(warm, args.concurrency, handle))
+        urls = [f"{base}/news/view.do?ncd={first + n}" for n in range(args.pages)]
+        server_before = cpu_s(server_pid)
+        failures, wall, client = asyncio.run(crawl(urls, args.concurrency, handle))
+        server_after = cpu_s(server_pid)
+        server = server_after - server_before if server_after is not None and server_before is not None else None
+        results.append(Stage(name, len(urls), wall, client, server, failures))
+    return results
+
+
+def open_archive(folder: Path) -> Any | None:
+    try:
+        from scraper.archive import Archive
+    except ImportError:
+        return None
+    if not hasattr(Archive, "open") or not hasattr(Archive, "ingest"):
+        return None
+    return Archive.open(folder / "bench.db")
+
+
+def report(results: list[Stage], args: argparse.Namespace, archived: bool) -> None:
+    print(f"{args.pages} pages per stage from {len(FIXTURES)} fixture pages, {args.concurrency} concurrent tasks, "
+          f"{os.cpu_count()} CPUs, server in its own process")
+    print(f"{'stage':<24}{'pages/s':>9}{'client CPU ms/page':>20}{'server CPU ms/page':>20}{'failures':>10}")
+    for s in results:
+        server = f"{1000 * s.server_cpu_s / s.pages:.2f}" if s.server_cpu_s is not None else "n/a"
+        print(f"{s.name:<24}{s.rate:>9.0f}{1000 * s.client_cpu_s / s.pages:>20.2f}{server:>20}{s.failures:>10}")
+    if not archived:
+        print("note: scraper.archive has no Archive.open/ingest yet; the archive stages were skipped")
+    if importlib.util.find_spec("sniffio") is None:
+        print("note: sniffio is not installed, so httpcore retries a failed `import sniffio` on every lock it makes "
+              "(encode/httpcore#1103); installing it cuts client CPU per fetch")
+    full = results[-1]
+    verdict = "met" if full.rate >= TARGET_PAGES_PER_S else "NOT met"
+    print(f"target: >= {TARGET_PAGES_PER_S} pages/s for {full.name}: {verdict} ({full.rate:.0f} pages/s)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=2000, help="pages per stage (default 2000)")
+    parser.add_argument("--concurrency", type=int, default=8, help="concurrent fetch tasks (default 8)")
+    args = parser.parse_args()
+    spawn = multiprocessing.get_context("spawn")
+    parent, child = spawn.Pipe()
+    server = spawn.Process(target=serve, args=(child,), daemon=True)
+    server.start()
+    try:
+        base = parent.recv()
+        with tempfile.TemporaryDirectory() as folder:
+            archive = open_archive(Path(folder))
+            try:
+                results = measure(base, server.pid or 0, args, Pipeline(archive))
+            finally:
+                if archive is not None:
+                    archive.close()
+        report(results, args, archive is not None)
+    finally:
+        parent.send("stop")
+        server.join(timeout=5)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
