@@ -1,0 +1,711 @@
+"""The SQLite archive: ingest with dedup and versions, search, export, stats.
+
+Built on sqlite-utils (tables, migrations and result types live in
+``scraper.schema``); the hot ingest path talks to the ``sqlite3`` connection
+directly with constant SQL, which the driver keeps prepared. No ``sqlite3``
+exception leaves this module: every database failure is an ``ArchiveError``.
+
+Dedup, as ``ingest()`` decides it (nothing is ever deleted by dedup):
+
+1. *Same article* - found by (site, article_id), else canonical URL, else any
+   URL recorded for an article (a duplicate's URLs excepted); a match whose
+   article_id contradicts the new one on the same site is not the same
+   article. Same ``content_hash`` -> ``"unchanged"``: only ``last_seen``
+   moves (a URL not seen before is recorded as an alias). Different hash ->
+   ``"updated"``: a new version row; the article row and its reporters /
+   tip-line / related rows show the latest version (all older ones stay in
+   ``versions``).
+2. *Duplicate* - not the same article, but an article has (or once had)
+   exactly this ``content_hash`` and the body is not empty -> ``"duplicate"``:
+   never a second story. The newcomer's URLs point at the oldest such article
+   in ``urls`` (kind ``duplicate``), its identity (site, article_id, canonical
+   URL) is kept in ``duplicates``, and its raw page and fetch row are stored.
+   An existing article whose *update* makes it equal to an older article
+   keeps its row and gets ``duplicate_of`` instead (outcome ``"updated"``).
+3. *Near duplicate* - a new article whose body has at least ``min_chars``
+   letters/digits and whose SimHash is within ``max_distance`` bits of an
+   older eligible article -> its own row, ``near_duplicate_of`` = the closest
+   (ties: the oldest); outcome ``"near-duplicate"``. Candidates come from the
+   ``simhash_keys`` index, never a table scan. Updates re-check both links.
+4. Otherwise ``"new"``.
+
+Links always point at an older article, so they never form cycles.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import re
+import sqlite3
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from sqlite_utils import Database
+
+from scraper import schema
+from scraper import simhash as sh
+from scraper.errors import ArchiveError, ScraperError
+from scraper.models import Article
+from scraper.schema import (
+    CSV_COLUMNS,
+    OUTCOMES,
+    FetchRecord,
+    IngestResult,
+    NearDuplicatePolicy,
+    Outcome,
+    RawPage,
+    ReextractCounts,
+    RunInfo,
+    SearchHit,
+    Stats,
+    StoredArticle,
+    Version,
+)
+
+__all__ = [
+    "CSV_COLUMNS", "OUTCOMES", "Archive", "FetchRecord", "IngestResult", "NearDuplicatePolicy", "Outcome",
+    "RawPage", "ReextractCounts", "RunInfo", "SearchHit", "Stats", "StoredArticle", "Version",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """What ingest needs that costs CPU, computed before taking the write lock."""
+
+    article: Article
+    canonical: str
+    urls: tuple[str, ...]
+    json: str
+    simhash: int
+    near_eligible: bool
+    dup_eligible: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Packed:
+    sha256: str
+    size: int
+    data: bytes
+    content_type: str | None
+    encoding: str | None
+
+
+# (id, content_hash, simhash, site, article_id, canonical_url) of a matching article
+_Found = tuple[int, str, int, str, str | None, str]
+_FOUND = "SELECT a.id, a.content_hash, a.simhash, a.site, a.article_id, a.canonical_url FROM "
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _pack(raw: bytes, content_type: str | None) -> _Packed:
+    charset = _CHARSET.search(content_type or "")
+    # zlib level 6 (its default) shrinks Korean HTML about 5x
+    return _Packed(hashlib.sha256(raw).hexdigest(), len(raw), zlib.compress(raw, 6), content_type,
+                   charset.group(1).lower() if charset else None)
+
+
+def _changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return [k for k in after if k not in ("schema_version", "content_hash") and before.get(k) != after[k]]
+
+
+def _plain_snippet(text: str, needle: str, width: int = 40) -> str:
+    at = text.lower().find(needle.lower())
+    if at < 0:
+        return text[: 2 * width]
+    start, end = max(0, at - width), at + len(needle)
+    return f"{'…' if start else ''}{text[start:at]}[{text[at:end]}]{text[end:end + width]}"
+
+
+def _hint(error: sqlite3.Error) -> str:
+    if isinstance(error, sqlite3.IntegrityError):
+        return "the data broke a constraint of the archive (a bug upstream); none of it was written"
+    text = str(error).lower()
+    if "locked" in text or "busy" in text:
+        return "another process kept the archive locked; try again later or raise busy_timeout_s"
+    if "readonly" in text or "read-only" in text:
+        return "the archive or its folder is read-only; check file permissions"
+    if "malformed" in text or "not a database" in text:
+        return "the file is not a valid archive (corrupt or another kind of file); restore a backup"
+    if "disk" in text or "full" in text:
+        return "check free disk space and the disk"
+    return "the archive file may be damaged or in use by an incompatible program"
+
+
+def _csv_row(row: tuple[Any, ...], a: Article) -> list[Any]:
+    reporters = "; ".join(f"{r.name} <{r.email}>" if r.email else r.name for r in a.reporters)
+    return [row[0], row[1], a.site, a.article_id, a.title, a.section, a.published_at, a.updated_at, reporters,
+            a.body, a.copyright, a.content_hash, row[2], row[3], row[4], row[5], row[6]]
+
+
+class Archive:
+    """One open archive file. Not thread-safe: open one per thread or process."""
+
+    def __init__(self, db: Database, path: Path, *, policy: NearDuplicatePolicy,
+                 now: Callable[[], datetime]) -> None:
+        self._db = db
+        self._conn: sqlite3.Connection = db.conn
+        self.path = path
+        self._policy = policy
+        self._now = now
+        self._batch_depth = 0
+
+    # -- opening, closing, transactions -----------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, *, busy_timeout_s: float = 30.0,
+             near_duplicates: NearDuplicatePolicy | None = None,
+             now: Callable[[], datetime] | None = None) -> Archive:
+        """Open or create the archive at ``path`` and bring its schema up to date.
+
+        ``busy_timeout_s``: how long a write waits for another process's write.
+        ``now``: the clock (UTC) used when a call gives no timestamp.
+        """
+        path = Path(path)
+        if not path.parent.is_dir():
+            raise ArchiveError(f"cannot open archive {path}: folder {path.parent} does not exist; create it")
+        policy = near_duplicates or NearDuplicatePolicy()
+        if not 0 <= policy.max_distance <= sh.BITS or policy.min_chars < 1:
+            raise ValueError(f"near-duplicate policy out of range: {policy}")
+        try:
+            db = schema.connect(path, busy_timeout_s=busy_timeout_s)
+        except sqlite3.Error as e:
+            raise ArchiveError(f"cannot open archive {path}: {e}; {_hint(e)}") from e
+        archive = cls(db, path, policy=policy, now=now or (lambda: datetime.now(UTC)))
+        try:
+            with archive._errors("upgrade the archive schema"):
+                schema.migrate(db)
+        except BaseException:
+            archive.close()
+            raise
+        return archive
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The open connection, for the crawl's frontier and run log (frontier.py)."""
+        return self._conn
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as e:
+            raise ArchiveError(f"could not {action} in {self.path}: {e}; {_hint(e)}") from e
+
+    @contextmanager
+    def _write(self, action: str) -> Iterator[sqlite3.Connection]:
+        """One transaction (a savepoint inside ``batch()``): all of it is written or none."""
+        # IMMEDIATE takes the write lock up front. A deferred transaction that
+        # reads first gets SQLITE_BUSY at its first write when another writer
+        # got in between, and then busy_timeout does not help.
+        begin, end, undo = (("SAVEPOINT ingest", "RELEASE ingest", "ROLLBACK TO ingest") if self._batch_depth
+                            else ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"))
+        with self._errors(action):
+            self._conn.execute(begin)
+            try:
+                yield self._conn
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute(undo)
+                    if self._batch_depth:
+                        self._conn.execute(end)
+                raise
+            self._conn.execute(end)
+
+    @contextmanager
+    def batch(self) -> Iterator[Archive]:
+        """Run many ingests as one transaction, each still all-or-nothing on its own.
+
+        For bulk loads: one commit per batch instead of one per article. Other
+        writers wait until the batch ends.
+        """
+        with self._errors("start a batch"):
+            self._conn.execute("BEGIN IMMEDIATE")
+        self._batch_depth += 1
+        try:
+            yield self
+        except BaseException:
+            with self._errors("roll back a batch"):
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+            raise
+        else:
+            with self._errors("commit a batch"):
+                self._conn.execute("COMMIT")
+        finally:
+            self._batch_depth -= 1
+
+    def _timestamp(self, given: str | None) -> str:
+        if given is None:
+            return _iso(self._now())
+        try:
+            return _iso(datetime.fromisoformat(given))
+        except ValueError as e:
+            raise ValueError(f"timestamps must be ISO 8601, got {given!r}") from e
+
+    # -- writing -----------------------------------------------------------------
+
+    def ingest(self, article: Article, *, url: str, raw: bytes | None = None, content_type: str | None = None,
+               fetched_at: str | None = None, fetch: FetchRecord | None = None) -> IngestResult:
+        """Store one extracted article, deduplicated (rules in the module docstring).
+
+        ``url``: where it was fetched; ``raw``: the fetched bytes, kept
+        compressed so extraction can be re-run; ``fetch``: also log the fetch.
+        One transaction: the article and all its rows are written, or none.
+        """
+        seen_at = self._timestamp(fetched_at or (fetch.fetched_at if fetch else None))
+        prepared = self._prepare(article, url)
+        packed = _pack(raw, content_type) if raw is not None else None
+        with self._write(f"ingest {url}") as conn:
+            raw_sha = self._put_raw(conn, packed, url, seen_at) if packed else None
+            result = self._apply(conn, prepared, seen_at, raw_sha)
+            if fetch is not None:
+                result = replace(result, fetch_id=self._put_fetch(conn, fetch, seen_at, raw_sha, result))
+        log.debug("ingest %s: %s (article %d)", url, result.outcome, result.article_id)
+        return result
+
+    def record_fetch(self, fetch: FetchRecord, *, raw: bytes | None = None,
+                     content_type: str | None = None) -> int:
+        """Log a fetch that produced no article (an error, a 304, a refusal); returns its row id."""
+        seen_at = self._timestamp(fetch.fetched_at)
+        packed = _pack(raw, content_type) if raw is not None else None
+        with self._write(f"record a fetch of {fetch.url}") as conn:
+            raw_sha = self._put_raw(conn, packed, fetch.url, seen_at) if packed else None
+            return self._put_fetch(conn, fetch, seen_at, raw_sha, None)
+
+    def conditional_headers(self, url: str) -> tuple[str | None, str | None]:
+        """(ETag, Last-Modified) of the newest error-free fetch of ``url`` that sent either."""
+        with self._errors(f"look up fetches of {url}"):
+            row = self._conn.execute(
+                "SELECT etag, last_modified FROM fetches WHERE url = ? AND error IS NULL AND"
+                " (etag IS NOT NULL OR last_modified IS NOT NULL) ORDER BY id DESC LIMIT 1",
+                (url,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def _prepare(self, article: Article, url: str) -> _Prepared:
+        canonical = article.canonical_url or article.url or url
+        text, body_chars = sh.features(article.title, article.body)
+        return _Prepared(
+            article=article, canonical=canonical,
+            urls=tuple(dict.fromkeys(u for u in (canonical, article.url, url) if u)),
+            json=json.dumps(article.to_dict(), ensure_ascii=False, separators=(",", ":")),
+            simhash=sh.simhash(text),
+            near_eligible=body_chars >= self._policy.min_chars, dup_eligible=body_chars > 0,
+        )
+
+    def _put_raw(self, conn: sqlite3.Connection, packed: _Packed, url: str, seen_at: str) -> str:
+        conn.execute(
+            "INSERT OR IGNORE INTO raw_pages (sha256, url, fetched_at, content_type, encoding, size,"
+            " compression, data) VALUES (?, ?, ?, ?, ?, ?, 'zlib', ?)",
+            (packed.sha256, url, seen_at, packed.content_type, packed.encoding, packed.size, packed.data))
+        return packed.sha256
+
+    def _put_fetch(self, conn: sqlite3.Connection, fetch: FetchRecord, seen_at: str, raw_sha: str | None,
+                   result: IngestResult | None) -> int:
+        cursor = conn.execute(
+            "INSERT INTO fetches (url, fetched_at, status, bytes, elapsed_s, etag, last_modified, error,"
+            " raw_page, article, version, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (fetch.url, seen_at, fetch.status, fetch.n_bytes, fetch.elapsed_s, fetch.etag,
+             fetch.last_modified, fetch.error, raw_sha, result and result.article_id,
+             result and result.version_id, result and result.outcome))
+        return int(cursor.lastrowid or 0)
+
+    def _apply(self, conn: sqlite3.Connection, p: _Prepared, seen_at: str, raw: str | None) -> IngestResult:
+        found = self._find(conn, p)
+        if found is not None:
+            if found[1] == p.article.content_hash:
+                return self._unchanged(conn, found, p, seen_at)
+            return self._update(conn, found, p, seen_at, raw)
+        original = self._exact_original(conn, p, before=None)
+        if original is not None:
+            return self._duplicate(conn, original, p, seen_at)
+        return self._insert(conn, p, seen_at, raw)
+
+    def _find(self, conn: sqlite3.Connection, p: _Prepared) -> _Found | None:
+        a = p.article
+        if a.article_id:
+            row = conn.execute(_FOUND + "articles a WHERE site = ? AND article_id = ?",
+                               (a.site, a.article_id)).fetchone()
+            if row:
+                return tuple(row)
+        rows = conn.execute(_FOUND + "articles a WHERE canonical_url = ?", (p.canonical,)).fetchall()
+        for u in p.urls:
+            rows += conn.execute(_FOUND + "urls u JOIN articles a ON a.id = u.article"
+                                 " WHERE u.url = ? AND u.kind != 'duplicate'", (u,)).fetchall()
+        for row in rows:
+            # the same URL but another id on the same site is another story
+            if not (a.article_id and row[4] and row[3] == a.site and row[4] != a.article_id):
+                return tuple(row)
+        return None
+
+    def _exact_original(self, conn: sqlite3.Connection, p: _Prepared, *, before: int | None) -> int | None:
+        if not p.dup_eligible:
+            return None
+        row = conn.execute("SELECT min(article) FROM versions WHERE content_hash = ? AND article < ?",
+                           (p.article.content_hash, before if before is not None else 1 << 62)).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def _nearest(self, conn: sqlite3.Connection, p: _Prepared, *,
+                 before: int | None) -> tuple[int, int] | None:
+        """(article id, Hamming distance) of the closest older article within the policy."""
+        if not p.near_eligible:
+            return None
+        keys = sh.band_keys(p.simhash)
+        marks = ",".join("?" * len(keys))
+        rows = conn.execute(f"SELECT article, simhash FROM simhash_keys WHERE key IN ({marks})",
+                            keys).fetchall()
+        best: tuple[int, int] | None = None
+        for article_id, signed in rows:
+            distance = sh.hamming(p.simhash, sh.to_unsigned(signed))
+            if (distance <= self._policy.max_distance and (before is None or article_id < before)
+                    and (best is None or (distance, article_id) < best)):
+                best = (distance, article_id)
+        return (best[1], best[0]) if best else None
+
+    def _unchanged(self, conn: sqlite3.Connection, found: _Found, p: _Prepared, seen_at: str) -> IngestResult:
+        conn.execute("UPDATE articles SET last_seen = max(last_seen, ?) WHERE id = ?", (seen_at, found[0]))
+        self._put_urls(conn, found[0], p.urls, found[5], seen_at)
+        return IngestResult("unchanged", found[0], self._latest_version(conn, found[0]))
+
+    def _duplicate(self, conn: sqlite3.Connection, original: int, p: _Prepared, seen_at: str) -> IngestResult:
+        a = p.article
+        conn.execute(
+            "INSERT INTO duplicates (article, canonical_url, site, article_id, content_hash, first_seen,"
+            " last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (canonical_url) DO UPDATE SET last_seen = excluded.last_seen",
+            (original, p.canonical, a.site, a.article_id, a.content_hash, seen_at, seen_at))
+        conn.executemany("INSERT INTO urls (url, article, kind, first_seen) VALUES (?, ?, 'duplicate', ?)"
+                         " ON CONFLICT (url) DO NOTHING", [(u, original, seen_at) for u in p.urls])
+        version_id = self._latest_version(conn, original)
+        return IngestResult("duplicate", original, version_id, duplicate_of=original)
+
+    def _insert(self, conn: sqlite3.Connection, p: _Prepared, seen_at: str, raw: str | None) -> IngestResult:
+        near_id, distance = self._nearest(conn, p, before=None) or (None, None)
+        cursor = conn.execute(
+            "INSERT INTO articles (canonical_url, site, article_id, content_hash, simhash, first_seen,"
+            " last_seen, near_duplicate_of, section, published_at, updated_at, copyright, title, body, turns,"
+            " images)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*self._identity(p), seen_at, seen_at, near_id, *self._text(p.article)))
+        article_id = int(cursor.lastrowid or 0)
+        version_id = self._put_version(conn, article_id, p, seen_at, raw, [])
+        self._put_related(conn, article_id, p, seen_at)
+        outcome: Outcome = "new" if near_id is None else "near-duplicate"
+        return IngestResult(outcome, article_id, version_id, near_duplicate_of=near_id, distance=distance)
+
+    def _update(self, conn: sqlite3.Connection, found: _Found, p: _Prepared, seen_at: str,
+                raw: str | None) -> IngestResult:
+        article_id = found[0]
+        previous = conn.execute("SELECT article_json FROM versions WHERE article = ? ORDER BY id DESC"
+                                " LIMIT 1", (article_id,)).fetchone()[0]
+        changed = _changed_fields(json.loads(previous), p.article.to_dict())
+        duplicate_of = self._exact_original(conn, p, before=article_id)
+        near_id, distance = self._nearest(conn, p, before=article_id) or (None, None)
+        version_id = self._put_version(conn, article_id, p, seen_at, raw, changed)
+        conn.execute(
+            "UPDATE articles SET canonical_url = ?, site = ?, article_id = ?, content_hash = ?, simhash = ?,"
+            " last_seen = max(last_seen, ?), duplicate_of = ?, near_duplicate_of = ?, section = ?,"
+            " published_at = ?, updated_at = ?, copyright = ?, title = ?, body = ?, turns = ?, images = ?"
+            " WHERE id = ?",
+            (*self._identity(p), seen_at, duplicate_of, near_id, *self._text(p.article), article_id))
+        # The article's side rows describe its latest version; older ones live in versions.article_json.
+        for table in ("reporters", "tipline_contacts", "related_links"):
+            conn.execute(f"DELETE FROM {table} WHERE article = ?", (article_id,))
+        conn.executemany("DELETE FROM simhash_keys WHERE key = ? AND article = ?",
+                         [(key, article_id) for key in sh.band_keys(sh.to_unsigned(found[2]))])
+        self._put_related(conn, article_id, p, seen_at)
+        return IngestResult("updated", article_id, version_id, duplicate_of=duplicate_of,
+                            near_duplicate_of=near_id, distance=distance)
+
+    @staticmethod
+    def _identity(p: _Prepared) -> tuple[Any, ...]:
+        a = p.article
+        return (p.canonical, a.site, a.article_id, a.content_hash, sh.to_signed(p.simhash))
+
+    @staticmethod
+    def _text(a: Article) -> tuple[Any, ...]:
+        turns = None if a.turns is None else json.dumps(
+            [{"speaker": t.speaker, "text": t.text} for t in a.turns], ensure_ascii=False)
+        images = json.dumps([{"url": i.url, "caption": i.caption} for i in a.images], ensure_ascii=False)
+        return (a.section, a.published_at, a.updated_at, a.copyright, a.title, a.body, turns, images)
+
+    def _latest_version(self, conn: sqlite3.Connection, article_id: int) -> int:
+        row = conn.execute("SELECT max(id) FROM versions WHERE article = ?", (article_id,)).fetchone()
+        return int(row[0])
+
+    def _put_version(self, conn: sqlite3.Connection, article_id: int, p: _Prepared, seen_at: str,
+                     raw: str | None, changed: list[str]) -> int:
+        cursor = conn.execute(
+            "INSERT INTO versions (article, content_hash, seen_at, changed, raw_page, article_json)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (article_id, p.article.content_hash, seen_at, json.dumps(changed), raw, p.json))
+        return int(cursor.lastrowid or 0)
+
+    def _put_urls(self, conn: sqlite3.Connection, article_id: int, urls: tuple[str, ...], canonical: str,
+                  seen_at: str) -> None:
+        # A URL that once named a duplicate and now names a story of its own is repointed.
+        conn.executemany(
+            "INSERT INTO urls (url, article, kind, first_seen) VALUES (?, ?, ?, ?) ON CONFLICT (url)"
+            " DO UPDATE SET article = excluded.article, kind = excluded.kind"
+            " WHERE urls.article != excluded.article OR urls.kind != excluded.kind",
+            [(u, article_id, "canonical" if u == canonical else "alias", seen_at) for u in urls])
+
+    def _put_related(self, conn: sqlite3.Connection, article_id: int, p: _Prepared, seen_at: str) -> None:
+        """Everything hanging off an article row: URLs, reporters, tip-line, related links, SimHash keys."""
+        a = p.article
+        self._put_urls(conn, article_id, p.urls, p.canonical, seen_at)
+        conn.executemany("INSERT INTO reporters (article, position, name, email) VALUES (?, ?, ?, ?)",
+                         [(article_id, i, r.name, r.email) for i, r in enumerate(a.reporters)])
+        if a.tipline is not None:
+            t = a.tipline
+            contacts = [*(("phone", v) for v in t.phones), *(("email", v) for v in t.emails),
+                        *(("kakaotalk", v) for v in t.kakaotalk), *(("url", v) for v in t.urls)]
+            conn.executemany("INSERT INTO tipline_contacts (article, kind, value) VALUES (?, ?, ?)",
+                             [(article_id, kind, value) for kind, value in contacts])
+        conn.executemany("INSERT INTO related_links (article, position, kind, title, url)"
+                         " VALUES (?, ?, ?, ?, ?)",
+                         [(article_id, i, r.kind, r.title, r.url) for i, r in enumerate(a.related)])
+        if p.near_eligible:
+            signed = sh.to_signed(p.simhash)
+            conn.executemany("INSERT OR IGNORE INTO simhash_keys (key, article, simhash) VALUES (?, ?, ?)",
+                             [(key, article_id, signed) for key in sh.band_keys(p.simhash)])
+
+    # -- reading ---------------------------------------------------------------
+
+    def get(self, id_or_url: int | str) -> StoredArticle | None:
+        """An article by row id, canonical URL or any URL recorded for it (a duplicate's too)."""
+        with self._errors(f"read article {id_or_url}"):
+            article_id = id_or_url if isinstance(id_or_url, int) else self._id_for_url(id_or_url)
+            if article_id is None:
+                return None
+            row = self._conn.execute(
+                "SELECT a.id, a.canonical_url, a.first_seen, a.last_seen, a.duplicate_of,"
+                " a.near_duplicate_of, v.id, v.article_json FROM articles a JOIN versions v"
+                " ON v.id = (SELECT max(id) FROM versions WHERE article = a.id) WHERE a.id = ?",
+                (article_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            urls = self._conn.execute(
+                "SELECT url FROM urls WHERE article = ? ORDER BY kind != 'canonical', rowid", (article_id,)
+            ).fetchall()
+        return StoredArticle(
+            id=row[0], article=Article.from_dict(json.loads(row[7])), canonical_url=row[1], first_seen=row[2],
+            last_seen=row[3], duplicate_of=row[4], near_duplicate_of=row[5], version_id=row[6],
+            urls=tuple(u for (u,) in urls),
+        )
+
+    def _id_for_url(self, url: str) -> int | None:
+        row = self._conn.execute("SELECT article FROM urls WHERE url = ?", (url,)).fetchone()
+        if row is None:
+            row = self._conn.execute("SELECT min(id) FROM articles WHERE canonical_url = ?",
+                                     (url,)).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def versions(self, article_id: int) -> list[Version]:
+        """Every distinct content the article has had, oldest first."""
+        with self._errors(f"read versions of article {article_id}"):
+            rows = self._conn.execute(
+                "SELECT id, article, content_hash, seen_at, changed, raw_page, article_json FROM versions"
+                " WHERE article = ? ORDER BY id", (article_id,),
+            ).fetchall()
+        return [
+            Version(id=r[0], article_id=r[1], content_hash=r[2], seen_at=r[3],
+                    changed=tuple(json.loads(r[4])), raw_sha256=r[5],
+                    article=Article.from_dict(json.loads(r[6])))
+            for r in rows
+        ]
+
+    def search(
+        self, query: str, *, limit: int = 20, since: str | None = None, section: str | None = None,
+        raw: bool = False,
+    ) -> list[SearchHit]:
+        """Articles whose title or body contains ``query``, most recently archived first.
+
+        The query is one literal phrase (quotes and FTS words like AND are just
+        text); 3+ characters go through the trigram index, shorter queries fall
+        back to a LIKE scan (slower on big archives). ``raw=True`` passes FTS5
+        query syntax through; malformed syntax raises ``ArchiveError``.
+        ``since`` compares with ``published_at`` as text ("2024-03" or a full
+        timestamp in the site's offset).
+        """
+        text = query.strip()
+        if not text:
+            raise ArchiveError("empty search query: give at least one character to look for")
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        if not raw and len(text) < 3:
+            return self._search_like(text, limit=limit, since=since, section=section)
+        phrase = text if raw else '"' + text.replace('"', '""') + '"'
+        # Newest first by rowid: FTS5 walks its index in rowid order and stops
+        # at the limit, where ORDER BY rank would score every match first.
+        sql = (
+            "SELECT a.id, a.title, a.canonical_url, a.published_at,"
+            " snippet(articles_fts, -1, '[', ']', '…', 24) FROM articles_fts"
+            " JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH ?5"
+            " AND (?1 IS NULL OR a.published_at >= ?1) AND (?3 IS NULL OR a.section = ?3)"
+            " ORDER BY articles_fts.rowid DESC LIMIT ?4"
+        )
+        try:
+            rows = self._conn.execute(sql, (since, None, section, limit, phrase)).fetchall()
+        except sqlite3.OperationalError as e:
+            # With raw syntax, a query FTS5 cannot parse is the caller's mistake,
+            # not a broken archive ("fts5: syntax error", "unterminated string").
+            if raw and not any(word in str(e) for word in ("locked", "busy", "disk", "malformed")):
+                raise ArchiveError(f"search query {query!r} is not valid FTS5 syntax ({e}); search without "
+                                   "raw mode to look for the text exactly as typed") from e
+            raise ArchiveError(f"could not search for {query!r} in {self.path}: {e}; {_hint(e)}") from e
+        except sqlite3.Error as e:
+            raise ArchiveError(f"could not search for {query!r} in {self.path}: {e}; {_hint(e)}") from e
+        return [SearchHit(article_id=r[0], title=r[1], url=r[2], published_at=r[3], snippet=r[4])
+                for r in rows]
+
+    def _search_like(self, text: str, *, limit: int, since: str | None,
+                     section: str | None) -> list[SearchHit]:
+        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+        with self._errors(f"search for {text!r}"):
+            rows = self._conn.execute(
+                "SELECT id, title, canonical_url, published_at, body FROM articles"
+                " WHERE (title LIKE ?1 ESCAPE '\\' OR body LIKE ?1 ESCAPE '\\')"
+                " AND (?2 IS NULL OR published_at >= ?2) AND (?3 IS NULL OR section = ?3)"
+                " ORDER BY id DESC LIMIT ?4",
+                (pattern, since, section, limit),
+            ).fetchall()
+        return [
+            SearchHit(article_id=r[0], title=r[1], url=r[2], published_at=r[3],
+                      snippet=_plain_snippet(r[4] if text.lower() in r[4].lower() else r[1], text))
+            for r in rows
+        ]
+
+    def export(self, fh: IO[str], *, fmt: Literal["jsonl", "csv"], since: str | None = None,
+               until: str | None = None) -> int:
+        """Write every article (latest version), oldest first, one row at a time; returns the count.
+
+        JSONL: ``{"archive_id": id, **Article.to_dict()}`` per line. CSV: a
+        header, then ``CSV_COLUMNS`` (reporters as ``name <email>; ...``).
+        ``since``/``until`` select ``since <= published_at < until`` (text).
+        """
+        if fmt not in ("jsonl", "csv"):
+            raise ValueError(f"export format must be 'jsonl' or 'csv', got {fmt!r}")
+        writer = csv.writer(fh)
+        if fmt == "csv":
+            writer.writerow(CSV_COLUMNS)
+        count = 0
+        # "+published_at" keeps the planner on the rowid order: an index plus a
+        # sort would buffer every row, and export must run in constant memory.
+        sql = (
+            "SELECT a.id, a.canonical_url, a.first_seen, a.last_seen, a.duplicate_of, a.near_duplicate_of,"
+            " (SELECT count(*) FROM versions WHERE article = a.id),"
+            " (SELECT article_json FROM versions WHERE article = a.id ORDER BY id DESC LIMIT 1)"
+            " FROM articles a WHERE (?1 IS NULL OR +a.published_at >= ?1)"
+            " AND (?2 IS NULL OR +a.published_at < ?2) ORDER BY a.id"
+        )
+        with self._errors("export articles"):
+            for row in self._conn.execute(sql, (since, until)):
+                data = json.loads(row[7])
+                if fmt == "jsonl":
+                    fh.write(json.dumps({"archive_id": row[0], **data}, ensure_ascii=False) + "\n")
+                else:
+                    writer.writerow(_csv_row(row, Article.from_dict(data)))
+                count += 1
+        return count
+
+    def stats(self, *, days: int = 30, runs: int = 10) -> Stats:
+        """Counts for a dashboard; ``days`` most recent publication days, ``runs`` latest crawl runs."""
+        with self._errors("compute archive statistics"):
+            one = self._scalar
+            per_section = self._conn.execute(
+                "SELECT section, count(*) FROM articles GROUP BY section ORDER BY count(*) DESC, section"
+            ).fetchall()
+            per_day = self._conn.execute(
+                "SELECT substr(published_at, 1, 10) AS day, count(*) FROM articles"
+                " WHERE published_at IS NOT NULL GROUP BY day ORDER BY day DESC LIMIT ?", (days,),
+            ).fetchall()
+            run_rows = self._conn.execute(
+                "SELECT id, started_at, finished_at, status, counts, error FROM runs ORDER BY id DESC"
+                " LIMIT ?", (runs,)).fetchall() if self._db.table("runs").exists() else []
+            return Stats(
+                articles=one("SELECT count(*) FROM articles"),
+                versions=one("SELECT count(*) FROM versions"),
+                duplicates=one("SELECT count(*) FROM duplicates")
+                + one("SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL"),
+                near_duplicates=one("SELECT count(*) FROM articles WHERE near_duplicate_of IS NOT NULL"),
+                raw_pages=one("SELECT count(*) FROM raw_pages"),
+                fetches=one("SELECT count(*) FROM fetches"),
+                per_section=tuple((s, n) for s, n in per_section),
+                per_day=tuple((d, n) for d, n in per_day),
+                runs=tuple(RunInfo(*r) for r in run_rows),
+            )
+
+    def _scalar(self, sql: str) -> int:
+        return int(self._conn.execute(sql).fetchone()[0])
+
+    # -- re-extraction ---------------------------------------------------------
+
+    def raw_pages(self) -> Iterator[RawPage]:
+        """Every stored raw page, decompressed, in the order first stored."""
+        last = 0
+        while True:
+            # Pages of 100 rows, each read to the end: no cursor stays open
+            # while the caller writes (reextract ingests between pages).
+            with self._errors("read raw pages"):
+                rows = self._conn.execute(
+                    "SELECT rowid, sha256, url, fetched_at, content_type, encoding, data FROM raw_pages"
+                    " WHERE rowid > ? ORDER BY rowid LIMIT 100", (last,),
+                ).fetchall()
+            if not rows:
+                return
+            for rowid, sha, url, fetched_at, content_type, encoding, data in rows:
+                last = rowid
+                try:
+                    content = zlib.decompress(data)
+                except zlib.error as e:
+                    raise ArchiveError(f"raw page {sha} in {self.path} is damaged ({e}); "
+                                       f"fetch {url} again") from e
+                yield RawPage(sha, url, fetched_at, content_type, encoding, content)
+
+    def reextract(self, extract: Callable[[bytes, str], Article]) -> ReextractCounts:
+        """Run ``extract(raw, url)`` over every raw page and ingest the results.
+
+        Content that changed becomes a new version, dated when the page was
+        fetched. A page the extractor rejects (``ScraperError``) is counted
+        as failed and skipped.
+        """
+        outcomes: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
+        pages = failed = 0
+        for page in self.raw_pages():
+            pages += 1
+            try:
+                article = extract(page.data, page.url)
+            except ScraperError as e:
+                failed += 1
+                log.warning("re-extract %s failed: %s", page.url, e)
+                continue
+            prepared = self._prepare(article, page.url)
+            with self._write(f"re-ingest {page.url}") as conn:
+                result = self._apply(conn, prepared, page.fetched_at, page.sha256)
+            outcomes[result.outcome] += 1
+        return ReextractCounts(pages=pages, failed=failed, outcomes=outcomes)
