@@ -1,11 +1,13 @@
-"""The ``scraper`` command: parse arguments, call the library, print, exit.
+"""The ``scraper`` command: parse arguments, call commands.py, map errors to exit codes.
 
 Exit codes (also in README):
-    0  everything asked for was done
-    1  some sources or pages failed (the rest was still done and printed)
-    2  usage or configuration error
-Expected errors print ``Error: ...`` on stderr; anything else is a bug and
-shows its traceback.
+    0   everything asked for was done
+    1   some pages failed, or a crawl's failures passed its threshold (the rest was done)
+    2   usage or configuration error
+    75  another crawl holds the archive's lock (try again later)
+    130 interrupted by Ctrl-C
+Expected errors print one ``Error: ...`` line on stderr; anything else is a
+bug and shows its traceback.
 """
 
 from __future__ import annotations
@@ -14,72 +16,110 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
 
-from . import __version__
+from . import __version__, commands
 from .errors import ScraperError
-from .extract import extract_raw
-from .models import Article
-from .render import as_json, as_jsonl, as_text
-from .sources import read_source
 
-log = logging.getLogger("scraper")
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1: {text!r}")
+    return int(text)
+
+
+def _common(sub: argparse.ArgumentParser, *, db: bool = True) -> None:
+    if db:
+        sub.add_argument("--db", type=Path, help="archive file (default: [archive] path in config, data/archive.db)")
+    sub.add_argument("--config", type=Path, help="crawl.toml to use (default: ./config/crawl.toml, else bundled)")
+    sub.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+
+
+def _add(commands_: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_: str,
+         *, db: bool = True) -> argparse.ArgumentParser:
+    sub = commands_.add_parser(name, help=help_, description=help_[0].upper() + help_[1:] + ".")
+    _common(sub, db=db)
+    sub.set_defaults(handler=getattr(commands, "cmd_" + name))
+    return sub
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scraper", description="Scrape, extract and archive KBS News and pages built like it.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress and details to stderr")
-    parser.add_argument("-q", "--quiet", action="store_true", help="log only errors")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.required = True
-    ex = commands.add_parser(
-        "extract", help="turn article pages into structured JSON (nothing is archived)",
-        description="Extract articles from URLs (fetched), local .html/.htm/.txt files, or - for stdin.")
-    ex.add_argument("sources", nargs="+", metavar="SOURCE", help="http(s) URL, file path, or - for stdin")
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    ex = _add(subs, "extract", "turn article pages into structured JSON (nothing is archived)", db=False)
+    ex.add_argument("sources", nargs="+", metavar="SOURCE", help="http(s) URL, .html/.htm/.txt file, or - for stdin")
     ex.add_argument("--format", choices=("json", "jsonl", "text"), default="json",
                     help="json: one object for one source, an array for several (default); "
                          "jsonl: one object per line; text: for people")
     ex.add_argument("--site", default="auto", help="site profile: kbs, generic or auto (by host, then markup)")
     ex.add_argument("--url", help="the address a file or stdin page was saved from")
-    ex.set_defaults(handler=cmd_extract)
+
+    fe = _add(subs, "fetch", "fetch, extract and archive the given article URLs, one line each")
+    fe.add_argument("urls", nargs="+", metavar="URL")
+    fe.add_argument("--site", default="auto", help="site profile: kbs, generic or auto")
+    fe.add_argument("--json", action="store_true", help="one JSON object per URL")
+
+    cr = _add(subs, "crawl", "discover new and changed articles and archive them (for cron)")
+    cr.add_argument("--sitemap", action="append", metavar="URL",
+                    help="crawl the articles of this sitemap instead of the configured sources (repeatable)")
+    cr.add_argument("--since", type=_date, help="backfill from this day (YYYY-MM-DD) using per-day sitemaps")
+    cr.add_argument("--until", type=_date, help="last day of the backfill (default: today)")
+    cr.add_argument("--max-pages", type=_positive, help="fetch at most this many articles this run")
+    cr.add_argument("--dry-run", action="store_true", help="list what would be fetched, fetch nothing")
+    cr.add_argument("--impolite", action="store_true",
+                    help="ignore robots.txt and rate limits (only for your own mirrors and tests)")
+    cr.add_argument("--json", action="store_true", help="print the run's result as JSON")
+
+    im = _add(subs, "import", "archive saved .html/.txt pages as if they had been fetched")
+    im.add_argument("files", nargs="+", metavar="FILE")
+    im.add_argument("--url", help="the page's address (default: its canonical link)")
+    im.add_argument("--site", default="auto", help="site profile: kbs, generic or auto")
+    im.add_argument("--json", action="store_true", help="one JSON object per file")
+
+    se = _add(subs, "search", "full-text search (Korean substrings match inside words)")
+    se.add_argument("query")
+    se.add_argument("--limit", type=_positive, default=20)
+    se.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
+    se.add_argument("--section", help="only this section, e.g. 국제 or '뉴스 9'")
+    se.add_argument("--fts", action="store_true", help="treat QUERY as SQLite FTS5 syntax, not a phrase")
+    se.add_argument("--json", action="store_true")
+
+    sh = _add(subs, "show", "show one archived article by id or any of its URLs")
+    sh.add_argument("article", metavar="ID|URL")
+    sh.add_argument("--versions", action="store_true", help="list every stored version and what changed")
+    sh.add_argument("--json", action="store_true")
+
+    xp = _add(subs, "export", "write every article as JSONL or CSV, streaming")
+    xp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    xp.add_argument("--since", help="published on or after (YYYY-MM-DD)")
+    xp.add_argument("--until", help="published before (YYYY-MM-DD)")
+    xp.add_argument("-o", "--output", help="file to write (default: stdout)")
+    xp.add_argument("--force", action="store_true", help="overwrite an existing output file")
+
+    st = _add(subs, "stats", "counts: articles, versions, duplicates, per section and day, recent runs")
+    st.add_argument("--days", type=_positive, default=14, help="publication days to list")
+    st.add_argument("--json", action="store_true")
+
+    _add(subs, "reextract", "re-run extraction over stored raw pages; changes become versions")
     return parser
-
-
-def cmd_extract(args: argparse.Namespace) -> int:
-    articles: list[Article] = []
-    failed = 0
-    for source in args.sources:
-        try:
-            article = extract_raw(read_source(source, url=args.url), site=args.site)
-        except ScraperError as e:
-            if e.exit_code == EXIT_USAGE:
-                raise
-            print(f"Error: {e}", file=sys.stderr)
-            failed += 1
-            continue
-        if not article.looks_like_article:
-            log.warning("%s: does not look like an article (no body text and no article id)", source)
-        articles.append(article)
-    if articles:
-        print(_render(articles, args.format, single=len(args.sources) == 1))
-    return EXIT_FAILED if failed else EXIT_OK
-
-
-def _render(articles: list[Article], fmt: str, *, single: bool) -> str:
-    if fmt == "jsonl":
-        return as_jsonl(articles)
-    if fmt == "text":
-        return "\n".join(as_text(a) for a in articles).rstrip("\n")
-    return as_json(articles, single=single)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.ERROR if args.quiet else logging.DEBUG if args.verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=level, format="%(levelname)s: %(name)s: %(message)s", stream=sys.stderr)
     try:
         return int(args.handler(args))
     except ScraperError as e:
@@ -89,4 +129,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Interrupted.", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return EXIT_OK  # `scraper extract ... | head` closed the pipe: not an error
+        sys.stderr.close()  # `scraper ... | head` closed the pipe: not an error worth a message
+        return commands.EXIT_OK

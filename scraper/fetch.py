@@ -58,7 +58,10 @@ log = logging.getLogger(__name__)
 USER_AGENT = f"kbs-scraper/{__version__} (news archiver; python-httpx)"
 Sleep = Callable[[float], Awaitable[None]]
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_PAGE_TYPES = frozenset({"", "text/html", "application/xhtml+xml", "text/plain"})
+PAGE_TYPES = frozenset({"", "text/html", "application/xhtml+xml", "text/plain"})
+#: What discovery reads: sitemaps (XML, sometimes gzipped) and list APIs (JSON).
+FEED_TYPES = frozenset({"", "application/xml", "text/xml", "application/json", "text/json", "text/plain",
+                        "application/gzip", "application/x-gzip", "application/octet-stream"})
 # Google reads the first 500 KiB of a robots.txt and ignores the rest; so do we.
 _ROBOTS_MAX_BYTES = 500 * 1024
 
@@ -158,6 +161,7 @@ class _Call:
     started: float
     deadline_at: float = math.inf
     tries: int = 0
+    accept: frozenset[str] = PAGE_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,8 +206,12 @@ class Fetcher:
         if self._owns_client:
             await self._client.aclose()
 
-    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
-        """GET ``url``; a 304 to the conditional headers gives ``not_modified=True``. Raises FetchError."""
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+                    accept: frozenset[str] = PAGE_TYPES) -> FetchResult:
+        """GET ``url``; a 304 to the conditional headers gives ``not_modified=True``. Raises FetchError.
+
+        ``accept``: the content types taken (web pages by default; FEED_TYPES for sitemaps).
+        """
         if not _is_http_url(url):
             raise _tagged(FetchRefused(f"{url}: not an http(s) URL", url=url, reason="scheme"), 0)
         headers = dict(self._headers)
@@ -211,7 +219,7 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        call = _Call(url, headers, started=self._clock())
+        call = _Call(url, headers, started=self._clock(), accept=accept)
         chain: list[str] = []
         current = url
         while (answer := await self._hop(call, current)).location is not None:
@@ -294,7 +302,7 @@ class Fetcher:
                 return _Answer(status, headers, response.charset_encoding)
             if not 200 <= status < 300:
                 raise _status_error(url, response)
-            _check_type(url, headers.get("content-type"))
+            _check_type(url, headers.get("content-type"), call.accept)
             body = await _read_body(url, response, cap=self.options.max_bytes)
             return _Answer(status, headers, response.charset_encoding, body=body)
         finally:
@@ -380,9 +388,9 @@ def _is_http_url(url: str) -> bool:
         return False
 
 
-def _check_type(url: str, content_type: str | None) -> None:
+def _check_type(url: str, content_type: str | None, accept: frozenset[str]) -> None:
     mime = (content_type or "").split(";")[0].strip().lower()
-    if mime not in _PAGE_TYPES:
+    if mime not in accept:
         raise FetchRefused(f"{url}: {mime} is not a web page", url=url, reason="content-type")
 
 

@@ -1,11 +1,44 @@
-"""Articles as people read them (``--format text``) and as machines do (json, jsonl)."""
+"""Everything the CLI prints: articles, outcome lines, search hits, stats, progress.
+
+Output for people goes to stdout (or stderr for notes and warnings); the
+library never prints.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
+from dataclasses import asdict
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from .models import Article
+
+if TYPE_CHECKING:
+    from .archive import ReextractCounts, SearchHit, Stats, StoredArticle, Version
+    from .crawl import RunResult
+    from .pipeline import PageOutcome
+
+
+def is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def warn(message: str) -> None:
+    print(f"Warning: {message}", file=sys.stderr)
+
+
+def note(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def articles(items: list[Article], fmt: str, *, single: bool) -> str:
+    if fmt == "jsonl":
+        return as_jsonl(items)
+    if fmt == "text":
+        return "\n".join(as_text(a) for a in items).rstrip("\n")
+    return as_json(items, single=single)
 
 
 def as_json(articles: Sequence[Article], *, single: bool) -> str:
@@ -48,3 +81,112 @@ def _when(article: Article) -> str | None:
 
 def _reporter(name: str, email: str | None) -> str:
     return f"{name} <{email}>" if email else name
+
+
+# -- pipeline outcomes ----------------------------------------------------------
+
+
+def outcome_line(outcome: PageOutcome, *, label: str | None = None) -> str:
+    """``new             https://…  title``, or ``failed  https://…  (reason: detail)``."""
+    where = label or outcome.url
+    if not outcome.ok:
+        return f"{'failed':<15} {where}  ({outcome.reason}: {outcome.detail})"
+    tail = f"  #{outcome.article_id} {outcome.title or ''}".rstrip() if outcome.article_id else ""
+    return f"{outcome.outcome:<15} {where}{tail}"
+
+
+def outcome_json(outcome: PageOutcome) -> str:
+    return json.dumps(asdict(outcome), ensure_ascii=False)
+
+
+# -- archive views --------------------------------------------------------------
+
+
+def hits(found: list[SearchHit], *, as_json: bool) -> str:
+    if as_json:
+        return json.dumps([asdict(h) for h in found], ensure_ascii=False, indent=2)
+    if not found:
+        return "no matches"
+    return "\n".join(f"#{h.article_id:<7} {h.published_at or '':<25} {h.title}\n         {h.url}\n         {h.snippet}"
+                     for h in found)
+
+
+def stored(item: StoredArticle, versions: list[Version], *, as_json: bool) -> str:
+    if as_json:
+        data: dict[str, Any] = {"id": item.id, "first_seen": item.first_seen, "last_seen": item.last_seen,
+                                "duplicate_of": item.duplicate_of, "near_duplicate_of": item.near_duplicate_of,
+                                "urls": list(item.urls), "article": item.article.to_dict()}
+        if versions:
+            data["versions"] = [{"id": v.id, "seen_at": v.seen_at, "content_hash": v.content_hash,
+                                 "changed": list(v.changed)} for v in versions]
+        return json.dumps(data, ensure_ascii=False, indent=2)
+    head = [f"#{item.id}  first seen {item.first_seen}, last seen {item.last_seen}"]
+    if item.near_duplicate_of:
+        head.append(f"near duplicate of #{item.near_duplicate_of}")
+    head += [f"  {u}" for u in item.urls]
+    lines = head + ["", as_text(item.article).rstrip()]
+    if versions:
+        lines += ["", f"Versions ({len(versions)}):"]
+        lines += [f"  v{v.id}  {v.seen_at}  {', '.join(v.changed) or 'first version'}" for v in versions]
+    return "\n".join(lines)
+
+
+def stats(s: Stats, *, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(asdict(s), ensure_ascii=False, indent=2)
+    lines = [f"articles {s.articles}, versions {s.versions}, duplicates {s.duplicates}, "
+             f"near duplicates {s.near_duplicates}, raw pages {s.raw_pages}, fetches {s.fetches}", "",
+             "per section:"]
+    lines += [f"  {n:>7}  {section or '(none)'}" for section, n in s.per_section]
+    lines += ["", "per day (published):"] + [f"  {day}  {n:>6}" for day, n in s.per_day]
+    if s.runs:
+        lines += ["", "recent crawl runs:"]
+        lines += [f"  #{r.id:<5} {r.started_at}  {r.status:<12} {r.counts or ''}{'  ' + r.error if r.error else ''}"
+                  for r in s.runs]
+    return "\n".join(lines)
+
+
+def reextract(counts: ReextractCounts) -> str:
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(counts.outcomes.items()))
+    return f"re-extracted {counts.pages} raw pages: {outcomes or 'nothing'}; failed {counts.failed}"
+
+
+def run_dict(result: RunResult) -> dict[str, Any]:
+    return {"run_id": result.run_id, "status": result.status, "started_at": result.started_at,
+            "finished_at": result.finished_at, "discovered": result.discovered, "queued": result.queued,
+            "counts": dict(result.counts), "errors": list(result.errors),
+            "failures": [asdict(f) for f in result.failures]}
+
+
+class CrawlProgress:
+    """A live bar with outcome counts on a terminal; nothing at all otherwise (cron)."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self._progress: Any = None
+        self._task: Any = None
+        self._counts: dict[str, int] = {}
+
+    def __enter__(self) -> CrawlProgress:
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(TextColumn("crawl"), BarColumn(), MofNCompleteColumn(),
+                                      TextColumn("{task.description}"), TimeElapsedColumn(), transient=True)
+            self._progress.start()
+        return self
+
+    def start(self, total: int) -> None:
+        if self._progress is not None:
+            self._task = self._progress.add_task("", total=total)
+
+    def page(self, outcome: PageOutcome) -> None:
+        self._counts[outcome.outcome] = self._counts.get(outcome.outcome, 0) + 1
+        if self._progress is not None and self._task is not None:
+            text = " ".join(f"{k} {v}" for k, v in sorted(self._counts.items()))
+            self._progress.update(self._task, advance=1, description=text)
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._progress is not None:
+            self._progress.stop()

@@ -16,7 +16,8 @@ Built-in routes, one per failure mode:
     /conditional                    304 for a matching If-None-Match / If-Modified-Since
 
 ``server.dynamic[path] = make`` serves ``make(query)`` (a Route) for pages
-built per request, as the fetch benchmark does.
+built per request, as the fetch benchmark does; ``server.handlers[path]``
+takes ``make(query, headers)`` for pages that answer conditional requests.
 
 Every request is recorded in ``server.hits`` with its headers, its start time
 and how many requests were in flight, so tests can check pacing and caps from
@@ -72,6 +73,8 @@ class LocalServer:
         self.routes: dict[str, Route] = {}
         #: path -> function of the query string's values, for pages made per request
         self.dynamic: dict[str, Callable[[dict[str, str]], Route]] = {}
+        #: like ``dynamic``, for pages that also read the request headers (conditional GET)
+        self.handlers: dict[str, Callable[[dict[str, str], dict[str, str]], Route]] = {}
         self.requests: list[str] = []
         self.hits: list[Hit] = []
         self.in_flight = 0
@@ -152,6 +155,9 @@ def _handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
             maker = server.dynamic.get(parts.path)
             if maker is not None:
                 return self._send(maker(query))
+            handler = server.handlers.get(parts.path)
+            if handler is not None:
+                return self._send(handler(query, dict(self.headers.items())))
             route = server.routes.get(self.path) or server.routes.get(parts.path)
             self._send(route or Route(b"not found", status=404, content_type="text/plain"))
 

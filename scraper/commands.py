@@ -1,0 +1,174 @@
+"""What each ``scraper`` command does, over the library. Each is: call one or
+two library functions, print, return an exit code. Parsing lives in cli.py."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from . import render
+from .archive import Archive
+from .config import Settings, SiteProfile, load_settings, load_sites
+from .crawl import CrawlOptions
+from .crawl import run as run_crawl
+from .errors import InputError, ScraperError
+from .extract import extract, extract_raw
+from .fetch import Fetcher
+from .models import Article
+from .pipeline import PageOutcome, fetch_and_store
+from .sources import read_file, read_source
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+@contextmanager
+def open_archive(args: argparse.Namespace, settings: Settings | None = None) -> Iterator[Archive]:
+    settings = settings or settings_of(args)
+    with Archive.open(args.db or settings.archive_path, busy_timeout_s=settings.busy_timeout_s) as archive:
+        yield archive
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    articles: list[Article] = []
+    failed = 0
+    for source in args.sources:
+        try:
+            article = extract_raw(read_source(source, url=args.url), site=args.site)
+        except ScraperError as e:
+            if e.exit_code == EXIT_USAGE:
+                raise
+            print(f"Error: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        if not article.looks_like_article:
+            render.warn(f"{source}: does not look like an article (no body text and no article id)")
+        articles.append(article)
+    if articles:
+        print(render.articles(articles, args.format, single=len(args.sources) == 1))
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    sites = load_sites()
+    with open_archive(args, settings) as archive:
+        outcomes = asyncio.run(_fetch_all(args.urls, settings, archive, sites, args.site, args.json))
+    return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILED
+
+
+async def _fetch_all(urls: list[str], settings: Settings, archive: Archive, sites: Mapping[str, SiteProfile],
+                     site: str, as_json: bool) -> list[PageOutcome]:
+    outcomes = []
+    async with Fetcher(options=settings.fetch) as fetcher:
+        for url in urls:
+            outcome = await fetch_and_store(url, fetcher=fetcher, archive=archive, sites=sites, site=site)
+            print(render.outcome_json(outcome) if as_json else render.outcome_line(outcome), flush=True)
+            outcomes.append(outcome)
+    return outcomes
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    failed = 0
+    with open_archive(args) as archive:
+        for name in args.files:
+            try:
+                raw = read_file(Path(name), url=args.url)
+                article = extract_raw(raw, site=args.site)
+                url = args.url or article.canonical_url or article.url
+                if not url:
+                    raise InputError(f"{name}: the page names no URL; give one with --url")
+                if not article.looks_like_article:
+                    raise InputError(f"{name}: does not look like an article")
+                result = archive.ingest(article, url=url, raw=raw.content, content_type=raw.content_type)
+                outcome = PageOutcome(url, result.outcome, result.article_id, article.title)
+            except InputError as e:
+                outcome = PageOutcome(name, "failed", reason="unreadable", detail=str(e))
+                failed += 1
+            print(render.outcome_json(outcome) if args.json else render.outcome_line(outcome, label=name))
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    options = CrawlOptions(sitemaps=tuple(args.sitemap or ()), since=args.since, until=args.until,
+                           max_pages=args.max_pages, dry_run=args.dry_run, impolite=args.impolite)
+    with render.CrawlProgress(enabled=render.is_terminal() and not args.quiet) as progress:
+        result = run_crawl(settings, options, db=args.db, on_page=progress.page, on_start=progress.start)
+    if options.dry_run:
+        print("\n".join(result.planned))
+        render.note(f"dry run: {len(result.planned)} of {result.discovered} discovered URLs would be fetched")
+    for failure in result.failures if args.verbose else ():
+        render.warn(f"failed {failure.url}: {failure.reason}: {failure.detail}")
+    for error in result.errors:
+        render.warn(error)
+    if not args.quiet or result.exit_code:
+        print(f"crawl {result.summary()}", file=sys.stderr if args.json else sys.stdout)
+    if args.json:
+        print(json.dumps(render.run_dict(result), ensure_ascii=False))
+    return result.exit_code
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with open_archive(args) as archive:
+        hits = archive.search(args.query, limit=args.limit, since=args.since, section=args.section, raw=args.fts)
+    print(render.hits(hits, as_json=args.json))
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    key: int | str = int(args.article) if args.article.isdigit() else args.article
+    with open_archive(args) as archive:
+        stored = archive.get(key)
+        if stored is None:
+            raise InputError(f"no article {args.article!r} in {archive.path}")
+        versions = archive.versions(stored.id) if args.versions else []
+    print(render.stored(stored, versions, as_json=args.json))
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with open_archive(args) as archive:
+        if args.output in (None, "-"):
+            count = archive.export(sys.stdout, fmt=args.format, since=args.since, until=args.until)
+        else:
+            count = _export_to_file(archive, Path(args.output), args)
+    render.note(f"exported {count} articles")
+    return EXIT_OK
+
+
+def _export_to_file(archive: Archive, path: Path, args: argparse.Namespace) -> int:
+    if path.exists() and not args.force:
+        raise InputError(f"{path} exists; use --force to overwrite it")
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as fh:
+            count = archive.export(fh, fmt=args.format, since=args.since, until=args.until)
+        partial.replace(path)  # readers never see a half-written export
+    except OSError as e:
+        partial.unlink(missing_ok=True)
+        raise InputError(f"cannot write {path}: {e.strerror or e}") from e
+    return count
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    with open_archive(args) as archive:
+        stats = archive.stats(days=args.days)
+    print(render.stats(stats, as_json=args.json))
+    return EXIT_OK
+
+
+def cmd_reextract(args: argparse.Namespace) -> int:
+    sites = load_sites()
+    with open_archive(args) as archive:
+        counts = archive.reextract(lambda raw, url: extract(raw, url=url, sites=sites))
+    print(render.reextract(counts))
+    return EXIT_FAILED if counts.failed else EXIT_OK

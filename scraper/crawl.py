@@ -1,0 +1,328 @@
+"""``scraper crawl``: discover -> plan -> fetch -> extract -> archive, resumably.
+
+    run(settings, options)           lock, open the archive, crawl, record the run
+      discover()                     sitemaps (and the list API) -> candidate URLs
+      plan()                         which candidates need a fetch, into the frontier
+      work()                         frontier URLs through pipeline.fetch_and_store
+
+The result is a ``RunResult`` (counts, failures, status), never an exception
+for a page that failed: cron needs partial success reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import zlib
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+
+from . import urls
+from .archive import Archive
+from .config import Settings, SiteProfile, load_sites
+from .discover import MAX_SITEMAP_BYTES, Discovered, daily_sitemaps, parse_news_list, parse_sitemap
+from .errors import InputError, ScraperError
+from .fetch import FEED_TYPES, Fetcher, FetchOptions
+from .frontier import Frontier, close_dead_runs, finish_run, start_run
+from .lock import RunLock
+from .pipeline import PageOutcome, fetch_and_store
+
+log = logging.getLogger(__name__)
+
+#: Sitemap indexes nest; two levels cover every real site, more is a loop or a trap.
+MAX_SITEMAP_DEPTH = 2
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlOptions:
+    #: crawl the articles of these sitemaps instead of the configured sources
+    sitemaps: tuple[str, ...] = ()
+    since: date | None = None
+    until: date | None = None
+    #: overrides [crawl] max_pages_per_run
+    max_pages: int | None = None
+    dry_run: bool = False
+    #: switch robots.txt and pacing off (local mirrors, benchmarks)
+    impolite: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    run_id: int | None
+    status: str  # ok | failed | interrupted | dry-run
+    started_at: str
+    finished_at: str
+    discovered: int
+    queued: int
+    counts: Mapping[str, int]
+    failures: tuple[PageOutcome, ...] = ()
+    errors: tuple[str, ...] = ()
+    planned: tuple[str, ...] = ()
+
+    @property
+    def fetched(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.status in ("ok", "dry-run") else 1
+
+    def summary(self) -> str:
+        c = self.counts
+        parts = [f"{self.status}: discovered {self.discovered}", f"fetched {self.fetched}"] + [
+            f"{word} {c.get(word, 0)}" for word in ("new", "updated", "unchanged", "duplicate", "near-duplicate",
+                                                     "failed")]
+        return ", ".join(parts) + (f"; {self.errors[0]}" if self.errors else "")
+
+
+@dataclass(slots=True)
+class _Run:
+    settings: Settings
+    options: CrawlOptions
+    archive: Archive
+    fetcher: Fetcher
+    sites: Mapping[str, SiteProfile]
+    now: Callable[[], datetime]
+    stop: asyncio.Event
+    on_page: Callable[[PageOutcome], None] | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def stamp(self) -> str:
+        return self.now().astimezone(UTC).isoformat(timespec="seconds")
+
+
+def run(settings: Settings, options: CrawlOptions, *, db: Path | None = None,
+        sites: Mapping[str, SiteProfile] | None = None, now: Callable[[], datetime] | None = None,
+        on_page: Callable[[PageOutcome], None] | None = None,
+        on_start: Callable[[int], None] | None = None) -> RunResult:
+    """One crawl: hold the archive's lock, crawl, record the run. Raises LockedError (exit 75)."""
+    path = db or settings.archive_path
+    clock = now or (lambda: datetime.now(UTC))
+    with RunLock(path), Archive.open(path, busy_timeout_s=settings.busy_timeout_s) as archive:
+        return asyncio.run(_crawl(settings, options, archive=archive, sites=sites or load_sites(), now=clock,
+                                  on_page=on_page, on_start=on_start))
+
+
+async def _crawl(settings: Settings, options: CrawlOptions, *, archive: Archive,
+                 sites: Mapping[str, SiteProfile], now: Callable[[], datetime],
+                 on_page: Callable[[PageOutcome], None] | None,
+                 on_start: Callable[[int], None] | None) -> RunResult:
+    fetch_options: FetchOptions = settings.fetch.without_politeness() if options.impolite else settings.fetch
+    stop = asyncio.Event()
+    _catch_signals(stop)
+    async with Fetcher(options=fetch_options) as fetcher:
+        state = _Run(settings, options, archive, fetcher, sites, now, stop, on_page)
+        started = state.stamp()
+        found = await discover(state)
+        planned = plan(state, found)
+        if options.dry_run:
+            return RunResult(None, "dry-run", started, state.stamp(), len(found), len(planned), {},
+                             errors=tuple(state.errors), planned=tuple(u for u, *_ in planned))
+        conn = archive.connection
+        close_dead_runs(conn, now=started)
+        run_id = start_run(conn, now=started)
+        frontier = Frontier(conn)
+        frontier.add(planned, now=started)
+        batch = frontier.pending(limit=options.max_pages or settings.crawl.max_pages_per_run)
+        if on_start:
+            on_start(len(batch))
+        outcomes = await work(state, frontier, [entry.url for entry in batch])
+        return _finish(state, run_id, started, len(found), len(batch), outcomes)
+
+
+def _catch_signals(stop: asyncio.Event) -> None:
+    """SIGTERM/SIGINT: stop taking new URLs, let in-flight ones finish and be recorded."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or no signal support
+            return
+
+
+def _finish(state: _Run, run_id: int, started: str, discovered: int, queued: int,
+            outcomes: list[PageOutcome]) -> RunResult:
+    counts = Counter(o.outcome for o in outcomes)
+    failures = tuple(o for o in outcomes if not o.ok)
+    share = len(failures) / max(1, len(outcomes))
+    status = ("interrupted" if state.stop.is_set() else
+              "failed" if share > state.settings.crawl.failure_threshold or (state.errors and not discovered)
+              else "ok")
+    ended = state.stamp()
+    record = {"discovered": discovered, "queued": queued, **counts}
+    finish_run(state.archive.connection, run_id, now=ended, status=status,
+               counts=json.dumps(record, sort_keys=True), error="; ".join(state.errors)[:2000] or None)
+    return RunResult(run_id, status, started, ended, discovered, queued, dict(counts), failures,
+                     tuple(state.errors))
+
+
+# -- discovery ------------------------------------------------------------------
+
+
+def _roots(state: _Run) -> list[tuple[str, str, SiteProfile | None]]:
+    """(document URL, "sitemap" | "list", site or None) to read this run."""
+    opts, cfg = state.options, state.settings
+    if opts.sitemaps:
+        return [(url, "sitemap", None) for url in opts.sitemaps]
+    roots: list[tuple[str, str, SiteProfile | None]] = []
+    for name in cfg.crawl.sites:
+        profile, source = state.sites.get(name), cfg.sources.get(name)
+        if profile is None or source is None:
+            state.errors.append(f"site {name!r} has no profile or no [sources.{name}] in {cfg.source}")
+            continue
+        if opts.since is not None:
+            until = opts.until or state.now().astimezone(_kst(profile)).date()
+            days = daily_sitemaps(source.daily, since=opts.since, until=until) if source.daily else []
+            roots += [(url, "sitemap", profile) for url in days]
+            if source.list_api:
+                roots += [(u, "list", profile) for u in daily_sitemaps(source.list_api, since=opts.since, until=until)]
+        else:
+            roots += [(url, "sitemap", profile) for url in source.recent]
+    return roots
+
+
+def _kst(profile: SiteProfile) -> tzinfo:
+    """The site's own time zone, for "today" in --since/--until."""
+    sign = -1 if profile.utc_offset.startswith("-") else 1
+    hours, _, minutes = profile.utc_offset.lstrip("+-").partition(":")
+    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes or 0)))
+
+
+async def discover(state: _Run) -> list[tuple[Discovered, SiteProfile]]:
+    """Every article URL the sources list, once each, with the profile that recognised it."""
+    found: dict[str, tuple[Discovered, SiteProfile]] = {}
+    queue = [(url, kind, profile, 0) for url, kind, profile in _roots(state)]
+    while queue and not state.stop.is_set():
+        url, kind, profile, depth = queue.pop(0)
+        try:
+            result = await state.fetcher.fetch(url, accept=FEED_TYPES)
+            data = _gunzip(result.content, url)
+            if kind == "list":
+                items = parse_news_list(data, article_url=(profile.urls.canonical if profile else "{id}"), source=url)
+                nested: tuple[str, ...] = ()
+            else:
+                sitemap = parse_sitemap(data, source=url)
+                items, nested = list(sitemap.urls), sitemap.sitemaps
+        except ScraperError as e:
+            state.errors.append(f"{url}: {e}")
+            continue
+        if depth < MAX_SITEMAP_DEPTH:
+            queue += [(child, "sitemap", profile, depth + 1) for child in nested]
+        for item in items:
+            chosen = _profile_for(item.url, profile, state.sites)
+            if chosen is not None and item.url not in found:
+                found[item.url] = (item, chosen)
+    return list(found.values())
+
+
+def _gunzip(data: bytes, url: str) -> bytes:
+    """Sitemaps are often served gzipped as files (``.xml.gz``), not as Content-Encoding."""
+    if not data.startswith(b"\x1f\x8b"):
+        return data
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = inflater.decompress(data, MAX_SITEMAP_BYTES + 1)
+    if len(out) > MAX_SITEMAP_BYTES:
+        raise InputError(f"{url}: sitemap larger than {MAX_SITEMAP_BYTES:,} bytes once unzipped")
+    return out
+
+
+def _profile_for(url: str, given: SiteProfile | None, sites: Mapping[str, SiteProfile]) -> SiteProfile | None:
+    """The profile that reads ``url``, or None when the URL is not an article of that site.
+
+    A configured source's URLs must be its site's article URLs. URLs of a
+    --sitemap are matched by host, then by any site's article URL form (a
+    local KBS mirror), and otherwise left to the generic profile.
+    """
+    if given is not None:
+        return given if not given.urls.id_params or urls.article_id(url, given) else None
+    if not urls.is_http_url(url):
+        return None
+    host = urls.host_of(url)
+    for profile in sites.values():
+        if profile.hosts and urls.host_matches(host, profile.hosts):
+            return profile if urls.article_id(url, profile) else None
+    for profile in sites.values():
+        if profile.urls.id_params and urls.article_id(url, profile):
+            return profile
+    return sites.get("generic")
+
+
+# -- planning -------------------------------------------------------------------
+
+
+def plan(state: _Run, found: list[tuple[Discovered, SiteProfile]]) -> list[tuple[str, str, str | None, str]]:
+    """(url, site, lastmod, reason) of the candidates worth a fetch this run.
+
+    Unknown URLs are fetched; archived ones only when the sitemap's lastmod
+    is newer than our last look, or when the story is young enough that KBS
+    may still edit it (the revisit window) — then with a conditional GET.
+    """
+    window = timedelta(hours=state.settings.crawl.revisit_window_h)
+    now = state.now()
+    chosen = []
+    for item, profile in found:
+        stored = state.archive.get(urls.canonical(item.url, profile)) or state.archive.get(item.url)
+        if stored is None:
+            reason = "new"
+        elif _after(item.lastmod, stored.last_seen):
+            reason = "changed"
+        elif _within(stored.article.published_at or stored.first_seen, window, now):
+            reason = "revisit"
+        else:
+            continue
+        chosen.append((item.url, profile.name, item.lastmod, reason))
+    return chosen
+
+
+def _parse(stamp: str | None) -> datetime | None:
+    if not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _after(lastmod: str | None, seen: str) -> bool:
+    a, b = _parse(lastmod), _parse(seen)
+    return a is not None and b is not None and a > b
+
+
+def _within(stamp: str | None, window: timedelta, now: datetime) -> bool:
+    moment = _parse(stamp)
+    return moment is not None and now - moment < window
+
+
+# -- fetching -------------------------------------------------------------------
+
+
+async def work(state: _Run, frontier: Frontier, batch: list[str]) -> list[PageOutcome]:
+    """Fetch ``batch`` with a few workers; stop taking URLs once a stop was asked for."""
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for url in batch:
+        queue.put_nowait(url)
+    outcomes: list[PageOutcome] = []
+
+    async def worker() -> None:
+        while not state.stop.is_set():
+            try:
+                url = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            outcome = await fetch_and_store(url, fetcher=state.fetcher, archive=state.archive, sites=state.sites)
+            if outcome.ok:
+                frontier.done(url, now=state.stamp())
+            else:
+                frontier.failed(url, f"{outcome.reason}: {outcome.detail}", now=state.stamp())
+            outcomes.append(outcome)
+            if state.on_page:
+                state.on_page(outcome)
+
+    await asyncio.gather(*(worker() for _ in range(state.settings.crawl.concurrency)))
+    return outcomes

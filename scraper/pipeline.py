@@ -1,0 +1,82 @@
+"""One URL through the whole pipeline: fetch -> extract -> archive.
+
+``scraper fetch`` runs it for the URLs it is given, ``scraper crawl`` for
+every URL of its frontier. The result is a value, never an exception: a
+cron run needs partial success reported, not raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .archive import Archive, FetchRecord
+from .config import SiteProfile
+from .errors import ScraperError
+from .extract import extract_raw
+from .fetch import Fetcher, FetchResult
+
+log = logging.getLogger(__name__)
+
+#: What can happen to one URL; the first five are the archive's own words.
+OUTCOMES = ("new", "updated", "unchanged", "duplicate", "near-duplicate", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class PageOutcome:
+    url: str
+    outcome: str
+    #: archive row of the article (the original one for a duplicate)
+    article_id: int | None = None
+    title: str | None = None
+    #: why it failed: "status-503", "timeout", "robots", "not-an-article", ...
+    reason: str | None = None
+    detail: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "failed"
+
+
+async def fetch_and_store(
+    url: str, *, fetcher: Fetcher, archive: Archive, sites: Mapping[str, SiteProfile], site: str = "auto"
+) -> PageOutcome:
+    """Fetch ``url`` (conditionally when we have its validators), extract, ingest."""
+    etag, last_modified = archive.conditional_headers(url)
+    try:
+        result = await fetcher.fetch(url, etag=etag, last_modified=last_modified)
+    except ScraperError as e:
+        reason = getattr(e, "reason", type(e).__name__)
+        archive.record_fetch(FetchRecord(url=url, status=getattr(e, "status", None), error=f"{reason}: {e}"))
+        return PageOutcome(url, "failed", reason=reason, detail=str(e))
+    if result.not_modified:
+        archive.record_fetch(_record(result))
+        stored = archive.get(url)
+        return PageOutcome(url, "unchanged", stored.id if stored else None,
+                           stored.article.title if stored else None)
+    return _store(url, result, archive=archive, sites=sites, site=site)
+
+
+def _store(url: str, result: FetchResult, *, archive: Archive, sites: Mapping[str, SiteProfile],
+           site: str) -> PageOutcome:
+    try:
+        article = extract_raw(result.to_raw_page(), site=site, sites=sites)
+    except ScraperError as e:  # binary data, an oversized page: the fetch is kept, the page is not
+        archive.record_fetch(_record(result, error=f"unreadable: {e}"), raw=result.content,
+                             content_type=result.content_type)
+        return PageOutcome(url, "failed", reason="unreadable", detail=str(e))
+    if not article.looks_like_article:
+        archive.record_fetch(_record(result, error="not-an-article"), raw=result.content,
+                             content_type=result.content_type)
+        return PageOutcome(url, "failed", reason="not-an-article",
+                           detail="no article text or article id on the page")
+    stored = archive.ingest(article, url=url, raw=result.content, content_type=result.content_type,
+                            fetch=_record(result))
+    return PageOutcome(url, stored.outcome, stored.article_id, article.title)
+
+
+def _record(result: FetchResult, *, error: str | None = None) -> FetchRecord:
+    return FetchRecord(url=result.url, status=result.status, n_bytes=len(result.content),
+                       elapsed_s=result.elapsed_s, etag=result.etag, last_modified=result.last_modified,
+                       error=error)

@@ -1,0 +1,187 @@
+"""``scraper crawl`` against a fake KBS site on 127.0.0.1, with real archives on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from scraper.config import Settings, load_settings
+from scraper.crawl import CrawlOptions, run
+
+from .kbs_site import FakeKbs
+from .server import running
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    text = (ROOT / "config" / "crawl.toml").read_text()
+    text = text.replace('path = "data/archive.db"', f'path = "{tmp_path / "archive.db"}"')
+    (tmp_path / "crawl.toml").write_text(text)
+    return load_settings(tmp_path / "crawl.toml")
+
+
+@pytest.fixture
+def site() -> Iterator[FakeKbs]:
+    for server in running():
+        yield FakeKbs(server, count=12)
+
+
+def crawl(settings: Settings, site: FakeKbs, **kwargs: object) -> object:
+    options = CrawlOptions(sitemaps=(site.sitemap_url,), impolite=True, **kwargs)  # type: ignore[arg-type]
+    return run(settings, options)
+
+
+def rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(settings.archive_path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_first_run_archives_everything_and_the_second_only_what_is_new(settings: Settings, site: FakeKbs) -> None:
+    first = crawl(settings, site)
+    assert first.status == "ok" and first.counts == {"new": 12}  # type: ignore[attr-defined]
+    assert rows(settings, "SELECT count(*), count(DISTINCT article_id) FROM articles") == [(12, 12)]
+    canonical = rows(settings, "SELECT canonical_url FROM articles ORDER BY article_id LIMIT 1")[0][0]
+    assert canonical == "https://news.kbs.co.kr/news/view.do?ncd=7800000"
+
+    site.add(7800099, published="2026-11-21 10:00:00")
+    second = crawl(settings, site)
+    assert second.counts == {"new": 1}  # type: ignore[attr-defined]
+    assert site.fetches(7800000) == 1 and site.fetches(7800099) == 1
+    assert rows(settings, "SELECT status FROM runs ORDER BY id") == [("ok",), ("ok",)]
+
+
+def test_an_edited_article_becomes_a_version(settings: Settings, site: FakeKbs) -> None:
+    crawl(settings, site)
+    site.edit(7800003, lastmod="2026-11-29T08:00:00+09:00")  # newer than our copy
+    result = crawl(settings, site)
+    assert result.counts == {"updated": 1}  # type: ignore[attr-defined]
+    versions = rows(settings, "SELECT count(*) FROM versions v JOIN articles a ON a.id = v.article"
+                              " WHERE a.article_id = '7800003'")
+    assert versions == [(2,)]
+    body = rows(settings, "SELECT body FROM articles WHERE article_id = '7800003'")[0][0]
+    assert "수정된 문단" in str(body)
+
+
+def test_young_articles_are_rechecked_with_a_conditional_get(settings: Settings, site: FakeKbs) -> None:
+    crawl(settings, site)
+    young = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # 12 h after publication: inside the 48 h window
+    result = run(settings, CrawlOptions(sitemaps=(site.sitemap_url,), impolite=True), now=lambda: young)
+    assert result.counts == {"unchanged": 12}
+    last = [hit for hit in site.server.hits if hit.path.startswith("/news/view.do")][-1]
+    assert last.headers.get("If-None-Match", "").startswith('"78000')
+    assert rows(settings, "SELECT count(*) FROM fetches WHERE status = 304") == [(12,)]
+
+
+def test_dry_run_lists_without_fetching(settings: Settings, site: FakeKbs) -> None:
+    result = crawl(settings, site, dry_run=True)
+    assert result.status == "dry-run" and len(result.planned) == 12  # type: ignore[attr-defined]
+    assert site.fetches(7800000) == 0
+
+
+def test_max_pages_leaves_the_rest_for_the_next_run(settings: Settings, site: FakeKbs) -> None:
+    assert crawl(settings, site, max_pages=5).counts == {"new": 5}  # type: ignore[attr-defined]
+    assert crawl(settings, site, max_pages=50).counts == {"new": 7}  # type: ignore[attr-defined]
+
+
+def test_failures_are_recorded_and_retried_next_run(settings: Settings, site: FakeKbs) -> None:
+    del site.articles[7800005]  # the sitemap no longer lists it, but a stale copy of the sitemap would
+    missing = site.server.url("/news/view.do?ncd=7800005")
+    sitemap = site.server.add("/stale.xml", f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                              f"<url><loc>{missing}</loc></url></urlset>", content_type="text/xml")
+    result = run(settings, CrawlOptions(sitemaps=(sitemap,), impolite=True))
+    assert result.status == "failed" and result.counts == {"failed": 1}
+    assert result.failures[0].reason == "status-404"
+    site.add(7800005)
+    again = run(settings, CrawlOptions(sitemaps=(sitemap,), impolite=True))
+    assert again.counts == {"new": 1}
+
+
+# -- across processes: the lock, kill -9, SIGTERM ------------------------------------
+
+
+def start_cli(settings: Settings, site: FakeKbs, *extra: str) -> subprocess.Popen[str]:
+    args = [sys.executable, "-m", "scraper", "crawl", "--config", str(Path(settings.source)),
+            "--sitemap", site.sitemap_url, "--impolite", *extra]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+
+
+def wait_for_articles(settings: Settings, n: int, *, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if settings.archive_path.exists():
+            try:
+                if rows(settings, "SELECT count(*) FROM articles")[0][0] >= n:  # type: ignore[operator]
+                    return
+            except sqlite3.OperationalError:
+                pass  # the schema is still being created
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {n} articles after {timeout_s} s")
+
+
+@pytest.fixture
+def slow_site() -> Iterator[FakeKbs]:
+    for server in running():
+        yield FakeKbs(server, count=30, delay_s=0.15)
+
+
+def test_kill_9_mid_crawl_then_rerun_archives_every_article_once(settings: Settings, slow_site: FakeKbs) -> None:
+    proc = start_cli(settings, slow_site)
+    wait_for_articles(settings, 5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert rows(settings, "PRAGMA integrity_check") == [("ok",)]
+    before = rows(settings, "SELECT count(*) FROM articles")[0][0]
+    assert 5 <= before < 30  # type: ignore[operator]
+    slow_site.delay_s = 0
+    rerun = start_cli(settings, slow_site)
+    out, err = rerun.communicate(timeout=60)
+    assert rerun.returncode == 0, err
+    assert rows(settings, "SELECT count(*), count(DISTINCT article_id) FROM articles") == [(30, 30)]
+    assert rows(settings, "SELECT state, count(*) FROM frontier GROUP BY state") == [("done", 30)]
+    assert ("killed",) in rows(settings, "SELECT status FROM runs")
+
+
+def test_two_runs_at_once_one_crawls_one_exits_75(settings: Settings, slow_site: FakeKbs) -> None:
+    first = start_cli(settings, slow_site)
+    wait_for_articles(settings, 1)
+    second = start_cli(settings, slow_site)
+    _, err = second.communicate(timeout=30)
+    assert second.returncode == 75
+    assert "another crawl is running" in err
+    first.communicate(timeout=60)
+    assert first.returncode == 0
+    assert rows(settings, "SELECT count(*) FROM articles") == [(30,)]
+
+
+def test_sigterm_finishes_in_flight_work_and_records_interrupted(settings: Settings, slow_site: FakeKbs) -> None:
+    proc = start_cli(settings, slow_site, "--json")
+    wait_for_articles(settings, 3)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, err
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["status"] == "interrupted"
+    fetched = sum(result["counts"].values())
+    assert rows(settings, "SELECT count(*) FROM articles") == [(fetched,)]
+    assert rows(settings, "SELECT status FROM runs") == [("interrupted",)]
+
+
+def test_cron_output_is_one_summary_line(settings: Settings, site: FakeKbs) -> None:
+    proc = start_cli(settings, site)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.splitlines() == ["crawl ok: discovered 12, fetched 12, new 12, updated 0, unchanged 0, duplicate 0,"
+                                " near-duplicate 0, failed 0"]
+    assert err == ""
