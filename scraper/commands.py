@@ -22,6 +22,7 @@ from .fetch import Fetcher
 from .models import Article
 from .pipeline import PageOutcome, fetch_and_store
 from .sources import read_file, read_source
+from .urls import canonical
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -33,7 +34,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
 @contextmanager
 def open_archive(args: argparse.Namespace, settings: Settings | None = None) -> Iterator[Archive]:
     settings = settings or settings_of(args)
-    with Archive.open(args.db or settings.archive_path, busy_timeout_s=settings.busy_timeout_s) as archive:
+    with settings.open_archive(args.db) as archive:
         yield archive
 
 
@@ -128,6 +129,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     key: int | str = int(args.article) if args.article.isdigit() else args.article
     with open_archive(args) as archive:
         stored = archive.get(key)
+        if stored is None and isinstance(key, str):  # another URL form of an archived article
+            for profile in load_sites().values():
+                stored = stored or archive.get(canonical(key, profile))
         if stored is None:
             raise InputError(f"no article {args.article!r} in {archive.path}")
         versions = archive.versions(stored.id) if args.versions else []

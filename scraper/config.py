@@ -12,9 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .archive import Archive
 
 T = TypeVar("T")
 
@@ -205,16 +208,25 @@ class Settings:
 
     archive_path: Path
     busy_timeout_s: float
+    near_duplicate_max_distance: int
     crawl: CrawlSettings
     fetch: Any  # scraper.fetch.FetchOptions; typed loosely to keep httpx out of config imports
     sources: dict[str, SourceSettings]
     source: str
+
+    def open_archive(self, path: Path | None = None) -> Archive:
+        """The archive at ``path`` (default: the configured one) with these settings."""
+        from .archive import Archive, NearDuplicatePolicy  # noqa: F811 (runtime import; archive imports config)
+
+        return Archive.open(path or self.archive_path, busy_timeout_s=self.busy_timeout_s,
+                            near_duplicates=NearDuplicatePolicy(max_distance=self.near_duplicate_max_distance))
 
 
 @dataclass(frozen=True, slots=True)
 class _ArchiveTable:
     path: str = "data/archive.db"
     busy_timeout_s: float = 30.0
+    near_duplicate_max_distance: int = 8
 
 
 def settings_path(explicit: Path | None = None) -> Any:
@@ -245,5 +257,8 @@ def load_settings(path: Path | None = None) -> Settings:
     if crawl.max_pages_per_run <= 0 or crawl.concurrency <= 0 or not 0 <= crawl.failure_threshold <= 1:
         raise ConfigError(f"{where}: [crawl] max_pages_per_run and concurrency must be positive, "
                           "failure_threshold between 0 and 1")
-    return Settings(archive_path=Path(archive.path), busy_timeout_s=archive.busy_timeout_s, crawl=crawl,
+    if not 0 <= archive.near_duplicate_max_distance <= 64:
+        raise ConfigError(f"{where}: [archive] near_duplicate_max_distance must be between 0 and 64")
+    return Settings(archive_path=Path(archive.path), busy_timeout_s=archive.busy_timeout_s,
+                    near_duplicate_max_distance=archive.near_duplicate_max_distance, crawl=crawl,
                     fetch=fetch, sources=sources, source=str(source))

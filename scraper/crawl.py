@@ -103,7 +103,7 @@ def run(settings: Settings, options: CrawlOptions, *, db: Path | None = None,
     """One crawl: hold the archive's lock, crawl, record the run. Raises LockedError (exit 75)."""
     path = db or settings.archive_path
     clock = now or (lambda: datetime.now(UTC))
-    with RunLock(path), Archive.open(path, busy_timeout_s=settings.busy_timeout_s) as archive:
+    with RunLock(path), settings.open_archive(path) as archive:
         return asyncio.run(_crawl(settings, options, archive=archive, sites=sites or load_sites(), now=clock,
                                   on_page=on_page, on_start=on_start))
 

@@ -1,0 +1,131 @@
+"""The archive commands end to end: real files, a real archive, the local HTTP server."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from scraper.cli import main
+
+from .conftest import FIXTURES
+from .kbs_site import FakeKbs
+from .server import LocalServer
+
+PAGES = [FIXTURES / "kbs2023_text.html", FIXTURES / "kbs2025_text.html", FIXTURES / "kbs2025_traps.html"]
+
+
+@pytest.fixture
+def db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    path = tmp_path / "archive.db"
+    assert main(["import", "--db", str(path), *map(str, PAGES)]) == 0
+    capsys.readouterr()
+    return path
+
+
+def test_import_prints_one_outcome_per_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(tmp_path / "a.db")
+    assert main(["import", "--db", path, str(PAGES[0]), str(PAGES[0])]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["new", "unchanged"]
+    text = FIXTURES / "kbs_interview.txt"
+    assert main(["import", "--db", path, str(text)]) == 1
+    assert "give one with --url" in capsys.readouterr().out
+    assert main(["import", "--db", path, "--url", "https://news.kbs.co.kr/news/view.do?ncd=7999001",
+                 "--json", str(text)]) == 0
+    assert json.loads(capsys.readouterr().out)["outcome"] == "new"
+
+
+def test_the_same_story_under_another_url_is_a_duplicate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(tmp_path / "a.db")
+    text = str(FIXTURES / "kbs_interview.txt")
+    main(["import", "--db", path, "--url", "https://news.kbs.co.kr/news/view.do?ncd=7999001", text])
+    main(["import", "--db", path, "--url", "https://news.kbs.co.kr/news/view.do?ncd=7999002", text])
+    outcomes = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert outcomes == ["new", "duplicate"]
+
+
+def test_search_finds_korean_inside_words(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "--db", str(db), "소비자심", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert [h["url"] for h in hits] == ["https://news.kbs.co.kr/news/view.do?ncd=8221473"]
+    assert main(["search", "--db", str(db), "없는낱말입니다"]) == 0
+    assert capsys.readouterr().out.strip() == "no matches"
+
+
+def test_search_filters_and_bad_fts_syntax(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "--db", str(db), "습니다", "--section", "경제", "--json"]) == 0
+    assert {h["article_id"] for h in json.loads(capsys.readouterr().out)} == {2}
+    assert main(["search", "--db", str(db), "--fts", 'AND "']) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ") and "Traceback" not in err
+
+
+def test_show_by_id_and_url_with_versions(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "--db", str(db), "https://news.kbs.co.kr/news/pc/view/view.do?ncd=8221473",
+                 "--versions", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["article"]["article_id"] == "8221473" and len(shown["versions"]) == 1
+    assert main(["show", "--db", str(db), "999"]) == 1
+    assert "no article '999'" in capsys.readouterr().err
+
+
+def test_export_csv_and_jsonl(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out.csv"
+    assert main(["export", "--db", str(db), "--format", "csv", "-o", str(out)]) == 0
+    with out.open(encoding="utf-8", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert len(table) == 3 and table[0]["canonical_url"].startswith("https://news.kbs.co.kr/")
+    assert main(["export", "--db", str(db), "-o", str(out)]) == 1  # exists: refused, not overwritten
+    assert "--force" in capsys.readouterr().err
+    assert main(["export", "--db", str(db), "--format", "jsonl"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["schema_version"] for line in lines] == [1, 1, 1]
+
+
+def test_export_to_an_unwritable_place_is_a_clear_error(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "--db", str(db), "-o", "/proc/no/such/dir/out.jsonl"]) == 1
+    assert capsys.readouterr().err.startswith("Error: cannot write")
+
+
+def test_stats_and_reextract(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stats", "--db", str(db), "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["articles"] == 3 and stats["versions"] == 3
+    assert main(["reextract", "--db", str(db)]) == 0
+    assert "unchanged 3" in capsys.readouterr().out
+
+
+def test_missing_archive_folder_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stats", "--db", str(tmp_path / "nope" / "a.db")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_fetch_prints_one_line_per_url_and_exit_codes(tmp_path: Path, server: LocalServer,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    site = FakeKbs(server, count=2)
+    config = tmp_path / "crawl.toml"
+    text = (Path(__file__).parent.parent / "config" / "crawl.toml").read_text()
+    config.write_text(text.replace("per_host_rate_per_s = 1.0", "per_host_rate_per_s = 100.0")
+                      .replace("attempts = 3", "attempts = 1"))
+    db = str(tmp_path / "a.db")
+    good = server.url("/news/view.do?ncd=7800000")
+    assert main(["fetch", "--config", str(config), "--db", db, good]) == 0
+    assert capsys.readouterr().out.startswith(f"new             {good}  #1 시험 기사 7800000")
+    missing = server.url("/news/view.do?ncd=1")
+    assert main(["fetch", "--config", str(config), "--db", db, "--json", good, missing]) == 1
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert first["outcome"] == "unchanged"  # conditional GET answered 304
+    assert (second["outcome"], second["reason"]) == ("failed", "status-404")
+    assert site.fetches(7800000) == 2
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for command in ("extract", "fetch", "crawl", "import", "search", "show", "export", "stats", "reextract"):
+        with pytest.raises(SystemExit) as done:
+            main([command, "--help"])
+        assert done.value.code == 0
+        assert f"scraper {command}" in readme, command
