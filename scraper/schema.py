@@ -374,9 +374,6 @@ def connect(path: Path, *, busy_timeout_s: float) -> Database:
         # corruption) and saves an fsync per ingest.
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        # 64 MiB instead of 2: the hash-keyed indexes (urls, content hashes,
-        # simhash_keys) take random inserts, and FTS merges re-read segments.
-        conn.execute("PRAGMA cache_size = -65536")
     except BaseException:
         conn.close()
         raise

@@ -169,7 +169,8 @@ def test_open_sets_wal_foreign_keys_and_busy_timeout(path: Path) -> None:
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 12500
     names = [r[0] for r in rows(path, "SELECT name FROM _sqlite_migrations ORDER BY id")]
-    assert names == ["m001_initial", "m002_near_duplicate_index", "m003_runs", "m004_fetch_lookup", "m005_frontier"]
+    assert names == ["m001_initial", "m002_near_duplicate_index", "m003_runs", "m004_fetch_lookup",
+                     "m005_frontier"]
 
 
 # -- ingest and dedup ----------------------------------------------------------
