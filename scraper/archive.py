@@ -139,6 +139,8 @@ def _hint(error: sqlite3.Error) -> str:
         return "another process kept the archive locked; try again later or raise busy_timeout_s"
     if "readonly" in text or "read-only" in text:
         return "the archive or its folder is read-only; check file permissions"
+    if "unable to open" in text:
+        return "check that the archive's folder exists and that this user may create files in it"
     if "malformed" in text or "not a database" in text:
         return "the file is not a valid archive (corrupt or another kind of file); restore a backup"
     if "disk" in text or "full" in text:

@@ -32,10 +32,25 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 
 @contextmanager
-def open_archive(args: argparse.Namespace, settings: Settings | None = None) -> Iterator[Archive]:
+def open_archive(args: argparse.Namespace, settings: Settings | None = None, *,
+                 create: bool = False) -> Iterator[Archive]:
+    """The archive of --db or the config. Commands that only read refuse a missing file
+    instead of creating an empty archive; writers create its folder."""
     settings = settings or settings_of(args)
-    with settings.open_archive(args.db) as archive:
+    path: Path = args.db or settings.archive_path
+    if create:
+        _make_folder(path.parent)
+    elif not path.exists():
+        raise InputError(f"no archive at {path}; `scraper crawl`, `scraper fetch` or `scraper import` create one")
+    with settings.open_archive(path) as archive:
         yield archive
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create the archive folder {folder}: {e.strerror or e}") from e
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -61,7 +76,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     sites = load_sites()
-    with open_archive(args, settings) as archive:
+    with open_archive(args, settings, create=True) as archive:
         outcomes = asyncio.run(_fetch_all(args.urls, settings, archive, sites, args.site, args.json))
     return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILED
 
@@ -79,7 +94,7 @@ async def _fetch_all(urls: list[str], settings: Settings, archive: Archive, site
 
 def cmd_import(args: argparse.Namespace) -> int:
     failed = 0
-    with open_archive(args) as archive:
+    with open_archive(args, create=True) as archive:
         for name in args.files:
             try:
                 raw = read_file(Path(name), url=args.url)
@@ -100,6 +115,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     settings = settings_of(args)
+    _make_folder((args.db or settings.archive_path).parent)
     options = CrawlOptions(sitemaps=tuple(args.sitemap or ()), since=args.since, until=args.until,
                            max_pages=args.max_pages, dry_run=args.dry_run, impolite=args.impolite)
     with render.CrawlProgress(enabled=render.is_terminal() and not args.quiet) as progress:
@@ -160,6 +176,9 @@ def _export_to_file(archive: Archive, path: Path, args: argparse.Namespace) -> i
     except OSError as e:
         partial.unlink(missing_ok=True)
         raise InputError(f"cannot write {path}: {e.strerror or e}") from e
+    except BaseException:  # a damaged archive or Ctrl-C mid-export: leave no half-written file behind
+        partial.unlink(missing_ok=True)
+        raise
     return count
 
 

@@ -209,7 +209,7 @@ async def discover(state: _Run) -> list[tuple[Discovered, SiteProfile]]:
                 sitemap = parse_sitemap(data, source=url)
                 items, nested = list(sitemap.urls), sitemap.sitemaps
         except ScraperError as e:
-            state.errors.append(f"{url}: {e}")
+            state.errors.append(str(e) if str(e).startswith(url) else f"{url}: {e}")
             continue
         if depth < MAX_SITEMAP_DEPTH:
             queue += [(child, "sitemap", profile, depth + 1) for child in nested]

@@ -244,8 +244,9 @@ class Fetcher:
         if self.options.obey_robots:
             verdict = await self._robots.check(url)
             if not verdict.allowed:
-                raise _tagged(FetchRefused(f"{url}: disallowed by robots.txt", url=url,
-                                           reason=verdict.reason or "robots"), 0)
+                why = ("robots.txt could not be fetched, so the site is left alone for now"
+                       if verdict.reason == "robots-unavailable" else "disallowed by robots.txt")
+                raise _tagged(FetchRefused(f"{url}: {why}", url=url, reason=verdict.reason or "robots"), 0)
             self._throttle.set_crawl_delay(host_key(url), verdict.crawl_delay_s)
         call.tries = 0
         retrying = AsyncRetrying(

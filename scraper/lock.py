@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from .errors import ScraperError
+from .errors import ArchiveError, ScraperError
 
 #: sysexits.h EX_TEMPFAIL: "try again later", which is exactly the case.
 EXIT_LOCKED = 75
@@ -32,7 +32,11 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:  # a read-only or missing folder: say so instead of a traceback
+            raise ArchiveError(f"cannot create the crawl lock {self.path}: {e.strerror or e}; "
+                               "the archive's folder must exist and be writable") from e
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -18,7 +18,10 @@ _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|yclid|mc_cid|mc_ei
 
 
 def is_http_url(text: str) -> bool:
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # urllib refuses some malformed hosts, e.g. an unclosed "[" (IPv6)
+        return False
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
@@ -27,7 +30,10 @@ def absolute(url: str, base: str | None) -> str | None:
     url = url.strip()
     if not url or url.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
         return None
-    joined = urljoin(base, url) if base else url
+    try:
+        joined = urljoin(base, url) if base else url
+    except ValueError:  # a malformed href (or base) in a page is a dead link, not a crash
+        return None
     return joined if is_http_url(joined) else None
 
 
@@ -36,7 +42,10 @@ def article_id(url: str, profile: SiteProfile) -> str | None:
     rules = profile.urls
     if not rules.id_params:
         return None
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # not a URL at all (an unclosed "[" host)
+        return None
     if parts.scheme not in ("http", "https") or not _is_article_path(parts.path, rules.article_paths):
         return None
     query = {k.lower(): v for k, v in parse_qsl(parts.query, keep_blank_values=True)}
@@ -67,14 +76,20 @@ def identify(url: str, profile: SiteProfile) -> tuple[str, str | None]:
 
 def clean(url: str) -> str:
     """Drop the fragment and tracking parameters; lower-case scheme and host."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # unparseable (an unclosed "[" host): nothing to clean
+        return url.strip()
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/",
                        urlencode(query), ""))
 
 
 def host_of(url: str | None) -> str:
-    return (urlsplit(url).hostname or "") if url else ""
+    try:
+        return (urlsplit(url).hostname or "") if url else ""
+    except ValueError:  # an unclosed "[" host
+        return ""
 
 
 def host_matches(host: str, hosts: tuple[str, ...]) -> bool:

@@ -98,9 +98,17 @@ def test_stats_and_reextract(db: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "unchanged 3" in capsys.readouterr().out
 
 
-def test_missing_archive_folder_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["stats", "--db", str(tmp_path / "nope" / "a.db")]) == 1
-    assert "does not exist" in capsys.readouterr().err
+def test_reading_a_missing_archive_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nope" / "a.db"
+    assert main(["stats", "--db", str(missing)]) == 1
+    assert f"no archive at {missing}" in capsys.readouterr().err
+    assert not missing.parent.exists()  # a read never creates anything
+
+
+def test_writers_create_the_archive_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "new" / "folder" / "a.db"
+    assert main(["import", "--db", str(target), str(PAGES[0])]) == 0
+    assert target.exists()
 
 
 def test_fetch_prints_one_line_per_url_and_exit_codes(tmp_path: Path, server: LocalServer,
