@@ -185,3 +185,15 @@ def test_cron_output_is_one_summary_line(settings: Settings, site: FakeKbs) -> N
     assert out.splitlines() == ["crawl ok: discovered 12, fetched 12, new 12, updated 0, unchanged 0, duplicate 0,"
                                 " near-duplicate 0, failed 0"]
     assert err == ""
+
+
+def test_progress_bar_counts_outcomes_on_a_terminal() -> None:
+    from scraper.pipeline import PageOutcome
+    from scraper.render import CrawlProgress
+
+    with CrawlProgress(enabled=True) as progress:
+        progress.start(2)
+        progress.page(PageOutcome("u1", "new", 1, "a"))
+        progress.page(PageOutcome("u2", "failed", reason="timeout", detail="slow"))
+        assert progress._progress.tasks[0].completed == 2
+        assert progress._progress.tasks[0].description == "failed 1 new 1"
