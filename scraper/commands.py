@@ -20,7 +20,7 @@ from .errors import InputError, ScraperError
 from .extract import extract, extract_raw
 from .fetch import Fetcher
 from .models import Article
-from .pipeline import PageOutcome, fetch_and_store
+from .pipeline import ArchiveThread, PageOutcome, fetch_and_store
 from .sources import read_file, read_source
 from .urls import canonical
 
@@ -85,10 +85,11 @@ async def _fetch_all(urls: list[str], settings: Settings, archive: Archive, site
                      site: str, as_json: bool) -> list[PageOutcome]:
     outcomes = []
     async with Fetcher(options=settings.fetch) as fetcher:
-        for url in urls:
-            outcome = await fetch_and_store(url, fetcher=fetcher, archive=archive, sites=sites, site=site)
-            print(render.outcome_json(outcome) if as_json else render.outcome_line(outcome), flush=True)
-            outcomes.append(outcome)
+        with ArchiveThread(archive) as db:
+            for url in urls:
+                outcome = await fetch_and_store(url, fetcher=fetcher, db=db, sites=sites, site=site)
+                print(render.outcome_json(outcome) if as_json else render.outcome_line(outcome), flush=True)
+                outcomes.append(outcome)
     return outcomes
 
 

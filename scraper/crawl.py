@@ -30,7 +30,7 @@ from .errors import InputError, ScraperError
 from .fetch import FEED_TYPES, Fetcher, FetchOptions
 from .frontier import Frontier, close_dead_runs, finish_run, start_run
 from .lock import RunLock
-from .pipeline import PageOutcome, fetch_and_store
+from .pipeline import ArchiveThread, PageOutcome, fetch_and_store
 
 log = logging.getLogger(__name__)
 
@@ -309,20 +309,21 @@ async def work(state: _Run, frontier: Frontier, batch: list[str]) -> list[PageOu
         queue.put_nowait(url)
     outcomes: list[PageOutcome] = []
 
-    async def worker() -> None:
+    async def worker(db: ArchiveThread) -> None:
         while not state.stop.is_set():
             try:
                 url = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            outcome = await fetch_and_store(url, fetcher=state.fetcher, archive=state.archive, sites=state.sites)
+            outcome = await fetch_and_store(url, fetcher=state.fetcher, db=db, sites=state.sites)
             if outcome.ok:
-                frontier.done(url, now=state.stamp())
+                await db.call(frontier.done, url, now=state.stamp())
             else:
-                frontier.failed(url, f"{outcome.reason}: {outcome.detail}", now=state.stamp())
+                await db.call(frontier.failed, url, f"{outcome.reason}: {outcome.detail}", now=state.stamp())
             outcomes.append(outcome)
             if state.on_page:
                 state.on_page(outcome)
 
-    await asyncio.gather(*(worker() for _ in range(state.settings.crawl.concurrency)))
+    with ArchiveThread(state.archive) as db:
+        await asyncio.gather(*(worker(db) for _ in range(state.settings.crawl.concurrency)))
     return outcomes

@@ -7,9 +7,13 @@ cron run needs partial success reported, not raised.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
 
 from .archive import Archive, FetchRecord
 from .config import SiteProfile
@@ -18,6 +22,7 @@ from .extract import extract_raw
 from .fetch import Fetcher, FetchResult
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: What can happen to one URL; the first five are the archive's own words.
 OUTCOMES = ("new", "updated", "unchanged", "duplicate", "near-duplicate", "failed")
@@ -39,40 +44,69 @@ class PageOutcome:
         return self.outcome != "failed"
 
 
+class ArchiveThread:
+    """Every archive call of a crawl, on one thread of its own.
+
+    SQLite releases the GIL while it works, and FTS5 trigram indexing is the
+    largest single cost of an ingest; on its own thread it overlaps with
+    fetching and extracting the next pages. One worker keeps the calls
+    serialised, as one connection needs.
+    """
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive")
+
+    async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, partial(fn, *args, **kwargs))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> ArchiveThread:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 async def fetch_and_store(
-    url: str, *, fetcher: Fetcher, archive: Archive, sites: Mapping[str, SiteProfile], site: str = "auto"
+    url: str, *, fetcher: Fetcher, db: ArchiveThread, sites: Mapping[str, SiteProfile], site: str = "auto"
 ) -> PageOutcome:
     """Fetch ``url`` (conditionally when we have its validators), extract, ingest."""
-    etag, last_modified = archive.conditional_headers(url)
+    archive = db.archive
+    etag, last_modified = await db.call(archive.conditional_headers, url)
     try:
         result = await fetcher.fetch(url, etag=etag, last_modified=last_modified)
     except ScraperError as e:
         reason = getattr(e, "reason", type(e).__name__)
-        archive.record_fetch(FetchRecord(url=url, status=getattr(e, "status", None), error=f"{reason}: {e}"))
+        failed = FetchRecord(url=url, status=getattr(e, "status", None), error=f"{reason}: {e}")
+        await db.call(archive.record_fetch, failed)
         return PageOutcome(url, "failed", reason=reason, detail=str(e))
     if result.not_modified:
-        archive.record_fetch(_record(result))
-        stored = archive.get(url)
+        await db.call(archive.record_fetch, _record(result))
+        stored = await db.call(archive.get, url)
         return PageOutcome(url, "unchanged", stored.id if stored else None,
                            stored.article.title if stored else None)
-    return _store(url, result, archive=archive, sites=sites, site=site)
+    return await _store(url, result, db=db, sites=sites, site=site)
 
 
-def _store(url: str, result: FetchResult, *, archive: Archive, sites: Mapping[str, SiteProfile],
-           site: str) -> PageOutcome:
+async def _store(url: str, result: FetchResult, *, db: ArchiveThread, sites: Mapping[str, SiteProfile],
+                 site: str) -> PageOutcome:
+    archive = db.archive
     try:
         article = extract_raw(result.to_raw_page(), site=site, sites=sites)
     except ScraperError as e:  # binary data, an oversized page: the fetch is kept, the page is not
-        archive.record_fetch(_record(result, error=f"unreadable: {e}"), raw=result.content,
-                             content_type=result.content_type)
+        await db.call(archive.record_fetch, _record(result, error=f"unreadable: {e}"), raw=result.content,
+                      content_type=result.content_type)
         return PageOutcome(url, "failed", reason="unreadable", detail=str(e))
     if not article.looks_like_article:
-        archive.record_fetch(_record(result, error="not-an-article"), raw=result.content,
-                             content_type=result.content_type)
+        await db.call(archive.record_fetch, _record(result, error="not-an-article"), raw=result.content,
+                      content_type=result.content_type)
         return PageOutcome(url, "failed", reason="not-an-article",
                            detail="no article text or article id on the page")
-    stored = archive.ingest(article, url=url, raw=result.content, content_type=result.content_type,
-                            fetch=_record(result))
+    stored = await db.call(archive.ingest, article, url=url, raw=result.content,
+                           content_type=result.content_type, fetch=_record(result))
     return PageOutcome(url, stored.outcome, stored.article_id, article.title)
 
 

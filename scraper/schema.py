@@ -365,7 +365,9 @@ def connect(path: Path, *, busy_timeout_s: float) -> Database:
     """Open (creating if needed) the SQLite file with the archive's pragmas."""
     # isolation_level=None: the archive issues BEGIN IMMEDIATE itself, so the
     # driver must not open deferred transactions behind its back.
-    conn = sqlite3.connect(str(path), timeout=busy_timeout_s, isolation_level=None)
+    # check_same_thread off: the crawler hands the archive to one worker thread
+    # (pipeline.ArchiveThread); calls are serialised, never concurrent.
+    conn = sqlite3.connect(str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
     try:
         db = Database(conn)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
