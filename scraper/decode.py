@@ -54,8 +54,9 @@ def decode(data: bytes, *, declared: str | None = None) -> tuple[str, str]:
     meta = _META_CHARSET.search(data[:4096])
     labels = [codec_name(declared), codec_name(meta.group(1).decode("ascii", "replace") if meta else None)]
     for codec in [c for c in labels if c] + ["utf-8"]:
-        if _decodes(data, codec):
-            return data.decode(codec), codec
+        text = _strict(data, codec)
+        if text is not None:
+            return text, codec
     for codec in [c for c in labels if c] + ["utf-8"]:
         text = data.decode(codec, errors="replace")
         if text.count("\ufffd") <= max(8, len(text) // 2000):
@@ -63,12 +64,15 @@ def decode(data: bytes, *, declared: str | None = None) -> tuple[str, str]:
     return _detect(data)
 
 
-def _decodes(data: bytes, name: str) -> bool:
+def _strict(data: bytes, name: str) -> str | None:
     try:
-        data.decode(name)
+        return data.decode(name)
     except (UnicodeDecodeError, LookupError):
-        return False
-    return True
+        return None
+
+
+def _decodes(data: bytes, name: str) -> bool:
+    return _strict(data, name) is not None
 
 
 def _detect(data: bytes) -> tuple[str, str]:

@@ -50,15 +50,17 @@ def extract(
     profiles = sites if sites is not None else load_sites()
     if len(page) > 4 * MAX_PAGE_CHARS:  # refuse before decoding anything that large
         raise InputError(f"page is {len(page):,} long; the limit is {MAX_PAGE_CHARS:,} characters")
-    text = decode(page, declared=charset)[0] if isinstance(page, bytes) else page
+    text, codec = decode(page, declared=charset) if isinstance(page, bytes) else (page, None)
     if len(text) > MAX_PAGE_CHARS:
         raise InputError(f"page is {len(text):,} characters; the limit is {MAX_PAGE_CHARS:,}")
     if "\x00" in text:
-        text = text.replace("\x00", "")
+        text, codec = text.replace("\x00", ""), None
     is_html = kind == "html" or (kind == "auto" and looks_like_html(text))
     if not is_html:
         return extract_text(text, url=url, profile=_text_profile(text, url, site, profiles))
-    tree = LexborHTMLParser(text)
+    # lexbor reads UTF-8 bytes as they are; handing it the str would encode it all again
+    source = page.removeprefix(b"\xef\xbb\xbf") if codec == "utf-8" and isinstance(page, bytes) else text
+    tree = LexborHTMLParser(source)
     profile = choose_profile(tree, url=url, site=site, sites=profiles)
     return extract_html(text, url=url, profile=profile, tree=tree)
 
