@@ -82,6 +82,11 @@ def choose_profile(
     by_host = _by_host(url, sites)
     if by_host is not None:
         return by_host
+    for profile in sites.values():
+        # a site's own article URL form on another host: a mirror, a test server. This
+        # holds even when the page arrived cut short, before any telltale markup.
+        if url and profile.urls.id_params and urls.article_id(url, profile):
+            return profile
     tree = html if isinstance(html, LexborHTMLParser) else LexborHTMLParser(html)
     for profile in sites.values():
         hits = 0
