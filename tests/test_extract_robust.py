@@ -106,6 +106,7 @@ def test_video_only_article_is_valid(sites: dict[str, SiteProfile]) -> None:
 def test_a_page_cut_short_on_a_mirror_is_still_read_by_its_url_form(sites: dict[str, SiteProfile]) -> None:
     # No KBS markup survived the cut, but the URL is KBS's article form: the story keeps its id,
     # so the full copy fetched later becomes a new version of it, not a second story.
-    article = extract("<html><body><p>잘린 본문입니다", url="http://127.0.0.1:8000/news/view.do?ncd=7123456", sites=sites)
+    mirror = "http://127.0.0.1:8000/news/view.do?ncd=7123456"
+    article = extract("<html><body><p>잘린 본문입니다", url=mirror, sites=sites)
     assert (article.site, article.article_id) == ("kbs", "7123456")
     assert article.canonical_url == "https://news.kbs.co.kr/news/view.do?ncd=7123456"
