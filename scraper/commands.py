@@ -8,7 +8,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from . import render
@@ -175,7 +175,8 @@ def _export_to_file(archive: Archive, path: Path, args: argparse.Namespace) -> i
             count = archive.export(fh, fmt=args.format, since=args.since, until=args.until)
         partial.replace(path)  # readers never see a half-written export
     except OSError as e:
-        partial.unlink(missing_ok=True)
+        with suppress(OSError):  # the folder may not exist or be a file: then there is nothing to remove
+            partial.unlink()
         raise InputError(f"cannot write {path}: {e.strerror or e}") from e
     except BaseException:  # a damaged archive or Ctrl-C mid-export: leave no half-written file behind
         partial.unlink(missing_ok=True)

@@ -15,6 +15,8 @@ from .config import SiteProfile
 
 # Parameters that only say where a click came from; they never change content.
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|yclid|mc_cid|mc_eid|igshid|_ga|ref_src)$", re.I)
+# What urlsplit and str.strip each trim from the ends of a URL (C0 controls, Unicode spaces), both at once.
+_EDGES = re.compile(r"^[\s\x00-\x20]+|[\s\x00-\x20]+$")
 
 
 def is_http_url(text: str) -> bool:
@@ -76,13 +78,17 @@ def identify(url: str, profile: SiteProfile) -> tuple[str, str | None]:
 
 def clean(url: str) -> str:
     """Drop the fragment and tracking parameters; lower-case scheme and host."""
+    url = _EDGES.sub("", url)
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
     except ValueError:  # unparseable (an unclosed "[" host): nothing to clean
-        return url.strip()
+        return url
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/",
-                       urlencode(query), ""))
+    path = parts.path or "/"
+    if not parts.netloc and path.startswith("//"):  # else "a:////" -> "a://" -> "a:/": not idempotent
+        path = "/" + path.lstrip("/")
+    # cleaning must be idempotent: a dropped fragment can leave whitespace at the end
+    return _EDGES.sub("", urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), "")))
 
 
 def host_of(url: str | None) -> str:

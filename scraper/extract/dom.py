@@ -121,7 +121,11 @@ def jsonld_article(tree: LexborHTMLParser) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for script in tree.css('script[type="application/ld+json"]'):
         try:
-            data = json.loads(script.text(deep=True), strict=False)
+            raw = script.text(deep=True)
+            data = json.loads(raw, strict=False)
+            if "\\u" in raw:  # escapes can smuggle in NUL or a lone surrogate, which no stored text can hold
+                data = json.loads(json.dumps(data, ensure_ascii=False).encode("utf-8", "ignore").decode()
+                                  .replace("\\u0000", ""))
         except (ValueError, RecursionError):
             continue  # broken JSON-LD is common; the other sources still work
         for obj in _walk_jsonld(data):
@@ -182,4 +186,6 @@ def _js_unescape(text: str) -> str:
             return chr(int(code[1:], 16))
         return _JS_SIMPLE.get(code, code)
 
-    return _JS_ESCAPE.sub(one, text)
+    text = _JS_ESCAPE.sub(one, text)
+    # "\\ud83d\\ude00" is one emoji; a lone surrogate cannot be stored as UTF-8 (U+FFFD instead); NUL goes.
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").replace("\x00", "")

@@ -37,8 +37,10 @@ _COPYRIGHT_START = re.compile(r"^\s*(?:copyright|ⓒ|©|\(c\)|저작권자)", re
 BRAND_LINE = re.compile(r"^\s*(?:KBS|KBS\s*뉴스|KBS\s*NEWS)\s*$", re.I)
 
 _PHONE = re.compile(
-    r"(?<![\d-])(?P<num>0\d{1,2}[-.) ]?\d{3,4}[-. ]?\d{4}|1[5-9]\d{2}[-. ]?\d{4})(?![\d-])"
-    r"(?P<more>(?:\s*[,/]\s*\d{4}(?![\d-]))*)"
+    # not inside an e-mail address or a link: "a0212345678@x.kr", "goo.gl/0212345678", "?id=0212345678"
+    r"(?<![\d\-A-Za-z_@/=])(?P<num>0\d{1,2}[-.) ]?\d{3,4}[-. ]?\d{4}|1[5-9]\d{2}[-. ]?\d{4})(?![\d-])"
+    # a shorthand ending is four digits alone: "1234, 1588 0000" lists two numbers, not 1234 and 1588
+    r"(?P<more>(?:\s*[,/]\s*\d{4}(?![\d-]|[ .]\d{4}(?!\d)))*)"
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
 _URL = re.compile(r"(?:https?://|www\.)[^\s'\"<>()]+", re.I)
