@@ -154,6 +154,7 @@ def test_kill_9_mid_crawl_then_rerun_archives_every_article_once(settings: Setti
 
 
 def test_two_runs_at_once_one_crawls_one_exits_75(settings: Settings, slow_site: FakeKbs) -> None:
+    slow_site.delay_s = 0.4  # 30 pages, 4 at a time: the first run lasts ~3 s, far longer than a start-up
     first = start_cli(settings, slow_site)
     wait_for_articles(settings, 1)
     second = start_cli(settings, slow_site)
