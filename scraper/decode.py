@@ -71,9 +71,6 @@ def _strict(data: bytes, name: str) -> str | None:
         return None
 
 
-def _decodes(data: bytes, name: str) -> bool:
-    return _strict(data, name) is not None
-
 
 def _detect(data: bytes) -> tuple[str, str]:
     from charset_normalizer import from_bytes
@@ -84,7 +81,7 @@ def _detect(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8", errors="replace"), "utf-8"
     # Korean text is far more likely cp949 than the single-byte codes detection
     # sometimes picks for short samples.
-    if name in ("euc_kr", "johab") or (name != "cp949" and _decodes(data, "cp949") and _mostly_hangul(data)):
+    if name in ("euc_kr", "johab") or (name != "cp949" and _strict(data, "cp949") is not None and _mostly_hangul(data)):
         name = "cp949"
     return data.decode(name, errors="replace"), name
 

@@ -64,10 +64,6 @@ class Frontier:
             " state = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE 'pending' END WHERE url = ?",
             (error, now, MAX_ATTEMPTS, url))
 
-    def counts(self) -> dict[str, int]:
-        rows = self._conn.execute("SELECT state, count(*) FROM frontier GROUP BY state").fetchall()
-        return {state: n for state, n in rows}
-
 
 def _write(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] | list[tuple[object, ...]], *,
            many: bool = False, action: str) -> int:

@@ -78,10 +78,10 @@ def parse_tipline(lines: list[str]) -> Tipline | None:
             kakao.extend(m.group(1).strip() for m in _QUOTED.finditer(line))
     urls = [u.rstrip(".,;") for u in _URL.findall(text)]
     return Tipline(
-        phones=tuple(_unique(phones(text))),
-        emails=tuple(_unique(_EMAIL.findall(text))),
-        kakaotalk=tuple(_unique(kakao)),
-        urls=tuple(_unique("https://" + u if u.lower().startswith("www.") else u for u in urls)),
+        phones=tuple(dict.fromkeys(phones(text))),
+        emails=tuple(dict.fromkeys(_EMAIL.findall(text))),
+        kakaotalk=tuple(dict.fromkeys(kakao)),
+        urls=tuple(dict.fromkeys("https://" + u if u.lower().startswith("www.") else u for u in urls)),
         text=text,
     )
 
@@ -106,10 +106,3 @@ def format_phone(digits: str) -> str:
     if len(digits) == 8:
         return f"{digits[:4]}-{digits[4:]}"
     return digits
-
-
-def _unique(items: object) -> list[str]:
-    seen: dict[str, None] = {}
-    for item in items:  # type: ignore[attr-defined]
-        seen.setdefault(item, None)
-    return list(seen)
