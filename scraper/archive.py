@@ -34,6 +34,7 @@ Links always point at an older article, so they never form cycles.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -104,6 +105,10 @@ class _Packed:
 _Found = tuple[int, str, int, str, str | None, str]
 _FOUND = "SELECT a.id, a.content_hash, a.simhash, a.site, a.article_id, a.canonical_url FROM "
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
+
+
+# SQLite rolls a whole transaction back on some errors (a full disk, I/O errors)
+_BATCH_LOST = "an earlier error made SQLite roll the whole batch back; none of it was written"
 
 
 def _iso(moment: datetime) -> str:
@@ -225,6 +230,9 @@ class Archive:
         # got in between, and then busy_timeout does not help.
         begin, end, undo = (("SAVEPOINT ingest", "RELEASE ingest", "ROLLBACK TO ingest") if self._batch_depth
                             else ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"))
+        if self._batch_depth and not self._conn.in_transaction:
+            # a savepoint would start (and its release commit) a transaction of its own
+            raise ArchiveError(f"could not {action}: {_BATCH_LOST}")
         with self._errors(action):
             self._conn.execute(begin)
             try:
@@ -235,6 +243,8 @@ class Archive:
                     if self._batch_depth:
                         self._conn.execute(end)
                 raise
+            if not self._batch_depth:
+                schema.index_pending(self._conn)
             self._conn.execute(end)
 
     @contextmanager
@@ -255,8 +265,17 @@ class Archive:
                     self._conn.execute("ROLLBACK")
             raise
         else:
-            with self._errors("commit a batch"):
-                self._conn.execute("COMMIT")
+            if not self._conn.in_transaction:
+                raise ArchiveError(f"could not commit a batch in {self.path}: {_BATCH_LOST}")
+            try:
+                with self._errors("commit a batch"):
+                    schema.index_pending(self._conn)
+                    self._conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                raise
         finally:
             self._batch_depth -= 1
 

@@ -200,6 +200,7 @@ class CrawlSettings:
     revisit_window_h: float = 48.0
     failure_threshold: float = 0.2
     concurrency: int = 4
+    commit_every_s: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +258,8 @@ def load_settings(path: Path | None = None) -> Settings:
     if crawl.max_pages_per_run <= 0 or crawl.concurrency <= 0 or not 0 <= crawl.failure_threshold <= 1:
         raise ConfigError(f"{where}: [crawl] max_pages_per_run and concurrency must be positive, "
                           "failure_threshold between 0 and 1")
+    if not 0 <= crawl.commit_every_s <= 60:
+        raise ConfigError(f"{where}: [crawl] commit_every_s must be between 0 and 60 seconds")
     if not 0 <= archive.near_duplicate_max_distance <= 64:
         raise ConfigError(f"{where}: [archive] near_duplicate_max_distance must be between 0 and 64")
     return Settings(archive_path=Path(archive.path), busy_timeout_s=archive.busy_timeout_s,

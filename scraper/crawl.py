@@ -12,6 +12,7 @@ for a page that failed: cron needs partial success reported.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -324,6 +325,19 @@ async def work(state: _Run, frontier: Frontier, batch: list[str]) -> list[PageOu
             if state.on_page:
                 state.on_page(outcome)
 
-    with ArchiveThread(state.archive) as db:
-        await asyncio.gather(*(worker(db) for _ in range(state.settings.crawl.concurrency)))
+    async def committer(db: ArchiveThread) -> None:
+        # a group must not hold the write lock while every worker waits on the network
+        while True:
+            await asyncio.sleep(state.settings.crawl.commit_every_s)
+            await db.commit_if_due()
+
+    with ArchiveThread(state.archive, group_s=state.settings.crawl.commit_every_s) as db:
+        ticker = asyncio.create_task(committer(db)) if state.settings.crawl.commit_every_s > 0 else None
+        try:
+            await asyncio.gather(*(worker(db) for _ in range(state.settings.crawl.concurrency)))
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
     return outcomes

@@ -3,8 +3,10 @@
 Discovery upserts URLs as ``pending``; a fetch marks its URL ``done`` or,
 after ``MAX_ATTEMPTS`` failures, ``failed``. A run that dies mid-way leaves
 its unfetched URLs ``pending`` and the next run picks them up first. Each
-write is its own short transaction, so a crash loses at most the mark of
-the URL being processed — which is then fetched again and found unchanged.
+write is all-or-nothing and shares the transaction of the articles it
+marks (pipeline.ArchiveThread's group commit), so a crash loses the marks
+and the articles of the last group together: those URLs are still pending
+and are fetched again by the next run.
 """
 
 from __future__ import annotations
@@ -67,15 +69,20 @@ class Frontier:
 
 def _write(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] | list[tuple[object, ...]], *,
            many: bool = False, action: str) -> int:
-    """One statement in its own transaction (the archive's connection is in autocommit mode)."""
+    """One statement, all or nothing: its own transaction, or a savepoint inside an
+    open one (the crawl's group commit, see pipeline.ArchiveThread)."""
+    begin, end, undo = (("SAVEPOINT frontier", "RELEASE frontier", "ROLLBACK TO frontier") if conn.in_transaction
+                        else ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"))
     try:
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(begin)
         try:
             cursor = conn.executemany(sql, params) if many else conn.execute(sql, params)  # type: ignore[arg-type]
-            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            conn.execute(undo)
+            if begin.startswith("SAVEPOINT"):
+                conn.execute(end)
             raise
+        conn.execute(end)
     except sqlite3.Error as e:
         raise ArchiveError(f"could not {action}: {e}") from e
     return int(cursor.lastrowid or 0) if not many else cursor.rowcount

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -51,17 +53,57 @@ class ArchiveThread:
     largest single cost of an ingest; on its own thread it overlaps with
     fetching and extracting the next pages. One worker keeps the calls
     serialised, as one connection needs.
+
+    ``group_s`` > 0 turns on group commit: calls share one transaction
+    (``Archive.batch()``; each ingest is still all-or-nothing on its own
+    savepoint), committed once it is ``group_s`` old and when the thread
+    closes. One commit and one FTS indexing pass per group instead of per
+    page. A process killed mid-group loses that group's last ``group_s`` of
+    work whole - articles and frontier marks together - so the next run
+    fetches those pages again and nothing is half-written.
     """
 
-    def __init__(self, archive: Archive) -> None:
+    def __init__(self, archive: Archive, *, group_s: float = 0.0) -> None:
         self.archive = archive
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive")
+        self._group_s = group_s
+        self._group: ExitStack | None = None
+        self._opened = 0.0
 
     async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, partial(fn, *args, **kwargs))
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._grouped, partial(fn, *args, **kwargs))
+
+    async def commit_if_due(self) -> None:
+        """Commit an open group that is old enough (a crawl calls this while it waits on the network)."""
+        await self.call(lambda: None)
+
+    def _grouped(self, fn: Callable[[], T]) -> T:
+        if self._group_s > 0 and self._group is None:
+            group = ExitStack()
+            group.enter_context(self.archive.batch())
+            self._group, self._opened = group, time.monotonic()
+        try:
+            result = fn()
+        except BaseException as e:
+            if self._group is not None and not self.archive.connection.in_transaction:
+                # SQLite rolled the group back (a full disk): end it, keep this error
+                group, self._group = self._group, None
+                group.__exit__(type(e), e, e.__traceback__)
+            raise
+        if self._group is not None and time.monotonic() - self._opened >= self._group_s:
+            self._commit()
+        return result
+
+    def _commit(self) -> None:
+        group, self._group = self._group, None
+        if group is not None:
+            group.close()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        try:
+            self._pool.submit(self._commit).result()
+        finally:
+            self._pool.shutdown(wait=True)
 
     def __enter__(self) -> ArchiveThread:
         return self

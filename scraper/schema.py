@@ -15,6 +15,8 @@ cannot both try to create it. Never edit a step that has shipped; add one.
     m003_runs                 runs (crawl runs; filled by the crawler)
     m004_fetch_lookup         index fetches(url, id) for conditional GET
     m005_frontier             frontier (the crawl's queue of URLs, see frontier.py)
+    m006_deferred_fts         fts_pending: articles_fts is filled once per commit,
+                              not per ingest (see index_pending)
 
 Column order is deliberate: SQLite walks a row's overflow pages to reach any
 column stored after a long value, so the small, often-read columns come
@@ -359,6 +361,50 @@ def m005_frontier(db: Database) -> None:
         defaults={"attempts": 0},
     )
     db.table("frontier").create_index(["state", "queued_at"], index_name="frontier_pending")
+
+
+# FTS5 flushes its in-memory index to a new on-disk segment at every
+# savepoint, and each ingest of a batch is a savepoint: indexing every article
+# as it was written cost ~4 ms in a batch against ~2 ms for the same text
+# indexed in one statement. So the triggers only note which articles need
+# (re)indexing, and index_pending() indexes them all just before each commit.
+# The FTS index is therefore exact at every commit; only the writing
+# connection, mid-transaction, can see an article that search cannot find yet.
+_DEFERRED_FTS = [
+    "CREATE TABLE fts_pending (id INTEGER PRIMARY KEY)",
+    "DROP TRIGGER articles_fts_insert",
+    "DROP TRIGGER articles_fts_update",
+    "DROP TRIGGER articles_fts_delete",
+    """CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+        INSERT OR IGNORE INTO fts_pending (id) VALUES (new.id);
+    END""",
+    # An article still pending is not in the index yet: nothing to delete.
+    """CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, body ON articles
+    WHEN old.title IS NOT new.title OR old.body IS NOT new.body BEGIN
+        INSERT INTO articles_fts (articles_fts, rowid, title, body)
+            SELECT 'delete', old.id, old.title, old.body WHERE old.id NOT IN (SELECT id FROM fts_pending);
+        INSERT OR IGNORE INTO fts_pending (id) VALUES (new.id);
+    END""",
+    """CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+        INSERT INTO articles_fts (articles_fts, rowid, title, body)
+            SELECT 'delete', old.id, old.title, old.body WHERE old.id NOT IN (SELECT id FROM fts_pending);
+        DELETE FROM fts_pending WHERE id = old.id;
+    END""",
+]
+
+
+@MIGRATIONS(name="m006_deferred_fts")
+def m006_deferred_fts(db: Database) -> None:
+    # every article written so far was indexed by the old triggers: nothing is pending
+    for statement in _DEFERRED_FTS:
+        db.execute(statement)
+
+
+def index_pending(conn: sqlite3.Connection) -> None:
+    """Index the articles written in this transaction; call it right before COMMIT."""
+    conn.execute("INSERT INTO articles_fts (rowid, title, body)"
+                 " SELECT a.id, a.title, a.body FROM fts_pending p JOIN articles a ON a.id = p.id")
+    conn.execute("DELETE FROM fts_pending")
 
 
 def connect(path: Path, *, busy_timeout_s: float) -> Database:

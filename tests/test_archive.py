@@ -170,7 +170,7 @@ def test_open_sets_wal_foreign_keys_and_busy_timeout(path: Path) -> None:
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 12500
     names = [r[0] for r in rows(path, "SELECT name FROM _sqlite_migrations ORDER BY id")]
     assert names == ["m001_initial", "m002_near_duplicate_index", "m003_runs", "m004_fetch_lookup",
-                     "m005_frontier"]
+                     "m005_frontier", "m006_deferred_fts"]
 
 
 # -- ingest and dedup ----------------------------------------------------------
@@ -435,7 +435,10 @@ def test_an_archive_from_the_first_schema_upgrades_in_place(path: Path) -> None:
         assert archive.ingest(edited, url=edited.url or "").near_duplicate_of == 7
         assert archive.stats().runs == ()
     assert count(path, "simhash_keys", "article = 7") == 28
-    assert len(rows(path, "SELECT * FROM _sqlite_migrations")) == 5
+    assert len(rows(path, "SELECT * FROM _sqlite_migrations")) == 6
+    with Archive.open(path) as archive:  # indexed by the first schema's trigger, then by the deferred one
+        assert {h.url for h in archive.search("성남시")} == {URL, edited.url}
+    assert count(path, "fts_pending") == 0
     assert rows(path, "SELECT name FROM sqlite_master WHERE name = 'fetches_url'") == [("fetches_url",)]
 
 
@@ -487,6 +490,50 @@ def test_raw_queries_allow_fts_syntax(filled: Archive) -> None:
     either = filled.search("특별재난 OR 공청회", raw=True)
     assert [h.title for h in both] == ["성남시장 기자회견", TITLE]
     assert [h.title for h in either] == ["특별재난지역 선포 검토", TITLE]
+
+
+def fts_consistent(path: Path) -> None:
+    """FTS5 raises SQLITE_CORRUPT_VTAB when its index and the articles it indexes disagree."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)")
+    finally:
+        conn.close()
+
+
+def test_articles_are_searchable_from_their_commit_on(archive: Archive, path: Path) -> None:
+    with archive.batch():
+        archive.ingest(make_article(), url=URL)
+        # written, not committed: the index is filled once, at the commit
+        assert count(path, "articles") == 0
+        revised = make_article(body=STORY + "\n" + PARAGRAPH + " 공청회 일정은 미정입니다.")
+        assert archive.ingest(revised, url=URL).outcome == "updated"  # edited before the first commit
+    assert [h.url for h in archive.search("일정은")] == [URL]
+    assert count(path, "fts_pending") == 0
+    archive.ingest(make_article(body=OTHER), url=URL)  # a later edit, one transaction of its own
+    assert archive.search("일정은") == [] and [h.url for h in archive.search("재난안전")] == [URL]
+    fts_consistent(path)
+
+
+def test_a_rolled_back_batch_leaves_nothing_to_index(archive: Archive, path: Path) -> None:
+    archive.ingest(make_article(), url=URL)
+    with pytest.raises(RuntimeError), archive.batch():
+        archive.ingest(make_article(body=OTHER), url=URL)
+        archive.ingest(make_article(article_id="8000020", body=PARAGRAPH * 4), url="https://x/20")
+        raise RuntimeError("stop")
+    assert count(path, "fts_pending") == 0
+    assert [h.url for h in archive.search("돌봄 종합")] == [URL] and archive.search("재난안전") == []
+    fts_consistent(path)
+
+
+def test_a_batch_sqlite_rolled_back_refuses_to_go_on(archive: Archive, path: Path) -> None:
+    with pytest.raises(ArchiveError, match="none of it was written"), archive.batch():
+        archive.ingest(make_article(), url=URL)
+        archive.connection.execute("ROLLBACK")  # what SQLite itself does on a full disk
+        archive.ingest(make_article(article_id="8000020", body=OTHER), url="https://x/20")
+    assert count(path, "articles") == 0
+    archive.ingest(make_article(), url=URL)  # the archive is usable again
+    assert count(path, "articles") == 1
 
 
 def test_empty_query_is_an_error(filled: Archive) -> None:

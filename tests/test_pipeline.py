@@ -1,0 +1,64 @@
+"""The crawl's archive thread: group commit, and what a failure inside a group does."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from scraper.archive import Archive
+from scraper.errors import ArchiveError
+from scraper.models import RelatedLink
+from scraper.pipeline import ArchiveThread
+
+from .test_archive import OTHER, PARAGRAPH, URL, count, make_article
+
+
+def test_without_grouping_each_call_commits_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+
+    async def go(db: ArchiveThread) -> None:
+        await db.call(db.archive.ingest, make_article(), url=URL)
+        assert count(path, "articles") == 1
+
+    with Archive.open(path) as archive, ArchiveThread(archive) as db:
+        asyncio.run(go(db))
+
+
+def test_a_group_commits_when_due_and_on_close(tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+
+    async def go(db: ArchiveThread) -> None:
+        await db.call(db.archive.ingest, make_article(), url=URL)
+        await db.call(db.archive.ingest, make_article(article_id="8000020", body=OTHER), url="https://x/20")
+        assert count(path, "articles") == 0  # other connections see nothing before the commit
+        time.sleep(0.3)
+        await db.commit_if_due()
+        assert count(path, "articles") == 2
+        await db.call(db.archive.ingest, make_article(article_id="8000021", body=PARAGRAPH * 4), url="https://x/21")
+        assert count(path, "articles") == 2
+
+    with Archive.open(path) as archive:
+        with ArchiveThread(archive, group_s=0.25) as db:
+            asyncio.run(go(db))
+        assert count(path, "articles") == 3  # the last, young group was committed by close()
+        assert count(path, "fts_pending") == 0
+        assert len(archive.search("관계자는")) == 1
+
+
+def test_a_failed_call_inside_a_group_loses_only_itself(tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+    broken = make_article(article_id="8000030", body=OTHER,
+                          related=(RelatedLink(None, None, "hot"),))  # type: ignore[arg-type]
+
+    async def go(db: ArchiveThread) -> None:
+        await db.call(db.archive.ingest, make_article(), url=URL)
+        with pytest.raises(ArchiveError):
+            await db.call(db.archive.ingest, broken, url="https://x/30")
+
+    with Archive.open(path) as archive:
+        with ArchiveThread(archive, group_s=60) as db:
+            asyncio.run(go(db))
+        assert count(path, "articles") == 1
