@@ -51,8 +51,7 @@ def decode(data: bytes, *, declared: str | None = None) -> tuple[str, str]:
             return data.decode(name, errors="replace"), name
     if looks_binary(data):
         raise InputError("the input is binary data, not an HTML or text page")
-    meta = _META_CHARSET.search(data[:4096])
-    labels = [codec_name(declared), codec_name(meta.group(1).decode("ascii", "replace") if meta else None)]
+    labels = [codec_name(declared), meta_codec(data)]
     for codec in [c for c in labels if c] + ["utf-8"]:
         text = _strict(data, codec)
         if text is not None:
@@ -62,6 +61,22 @@ def decode(data: bytes, *, declared: str | None = None) -> tuple[str, str]:
         if text.count("\ufffd") <= max(8, len(text) // 2000):
             return text, codec  # the declared codec with a few damaged bytes beats a guess
     return _detect(data)
+
+
+def meta_codec(data: bytes) -> str | None:
+    """The codec a ``<meta>`` in the first 4 KB names, or None."""
+    meta = _META_CHARSET.search(data[:4096])
+    return codec_name(meta.group(1).decode("ascii", "replace")) if meta else None
+
+
+def says_utf8(data: bytes, *, declared: str | None = None) -> bool:
+    """Whether the page claims UTF-8 (BOM, else the server, else a ``<meta>``) - a
+    claim only, which ``decode`` checks and ``extract`` verifies on its output."""
+    if data.startswith(codecs.BOM_UTF8):
+        return True
+    if declared is not None and (codec := codec_name(declared)) is not None:
+        return codec == "utf-8"
+    return meta_codec(data) == "utf-8"
 
 
 def _strict(data: bytes, name: str) -> str | None:

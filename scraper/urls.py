@@ -32,6 +32,8 @@ def absolute(url: str, base: str | None) -> str | None:
     url = url.strip()
     if not url or url.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
         return None
+    if url.startswith(("https://", "http://")):
+        return url if is_http_url(url) else None  # already absolute; urljoin would only reassemble it
     try:
         joined = urljoin(base, url) if base else url
     except ValueError:  # a malformed href (or base) in a page is a dead link, not a crash

@@ -110,3 +110,17 @@ def test_a_page_cut_short_on_a_mirror_is_still_read_by_its_url_form(sites: dict[
     article = extract("<html><body><p>잘린 본문입니다", url=mirror, sites=sites)
     assert (article.site, article.article_id) == ("kbs", "7123456")
     assert article.canonical_url == "https://news.kbs.co.kr/news/view.do?ncd=7123456"
+
+
+@pytest.mark.parametrize("declared", [None, "utf-8"], ids=["meta", "header"])
+def test_cp949_page_that_claims_utf8_is_still_read_right(sites: dict[str, SiteProfile], declared: str | None) -> None:
+    page = (KBS_HEAD.replace("<head>", "<head><title>성남시 돌봄 확대 | KBS 뉴스</title>") + BODY
+            + "</body></html>").encode("cp949")
+    article = extract(page, sites=sites, site="kbs", charset=declared)
+    assert article.title == "성남시 돌봄 확대"
+    assert article.body == "첫째 줄입니다.\n\n둘째 줄입니다."
+
+
+def test_utf8_bytes_and_the_same_text_extract_alike(sites: dict[str, SiteProfile]) -> None:
+    page = KBS_HEAD.replace("<head>", "<head><title>돌봄 확대</title>") + BODY + "<p>잘린 바이트: \ufffd</p></body></html>"
+    assert extract(page.encode(), sites=sites, site="kbs") == extract(page, sites=sites, site="kbs")

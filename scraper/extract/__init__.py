@@ -18,7 +18,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from .. import urls
 from ..config import SiteProfile, load_sites
-from ..decode import decode
+from ..decode import decode, says_utf8
 from ..errors import ConfigError, InputError
 from ..models import Article, RawPage
 from .html import extract_html
@@ -50,6 +50,9 @@ def extract(
     profiles = sites if sites is not None else load_sites()
     if len(page) > 4 * MAX_PAGE_CHARS:  # refuse before decoding anything that large
         raise InputError(f"page is {len(page):,} long; the limit is {MAX_PAGE_CHARS:,} characters")
+    if isinstance(page, bytes) and kind != "text" and (article := _extract_utf8(page, url, site, kind, profiles,
+                                                                                  charset)):
+        return article
     text, codec = decode(page, declared=charset) if isinstance(page, bytes) else (page, None)
     if len(text) > MAX_PAGE_CHARS:
         raise InputError(f"page is {len(text):,} characters; the limit is {MAX_PAGE_CHARS:,}")
@@ -63,6 +66,28 @@ def extract(
     tree = LexborHTMLParser(source)
     profile = choose_profile(tree, url=url, site=site, sites=profiles)
     return extract_html(text, url=url, profile=profile, tree=tree)
+
+
+def _extract_utf8(page: bytes, url: str | None, site: str, kind: Kind, sites: Mapping[str, SiteProfile],
+                  charset: str | None) -> Article | None:
+    """The fast path for the common case, an HTML page that says it is UTF-8.
+
+    lexbor reads the bytes itself, so the page is never decoded in Python
+    (decoding and scanning 100 KB of Korean costs ~0.4 ms, a fifth of an
+    extraction). Instead of checking the claim on the input, check it on the
+    output: lexbor turns bytes that are not UTF-8 into U+FFFD, so a
+    mislabelled page (CP949 sent as UTF-8) shows them in its text. Then, or
+    for anything unusual, return None and the careful path decides.
+    """
+    if len(page) > MAX_PAGE_CHARS or b"\x00" in page or not says_utf8(page, declared=charset):
+        return None
+    if kind == "auto" and not looks_like_html(page[:5000].decode("utf-8", "ignore")):
+        return None
+    tree = LexborHTMLParser(page.removeprefix(b"\xef\xbb\xbf"))
+    article = extract_html(page, url=url, profile=choose_profile(tree, url=url, site=site, sites=sites), tree=tree)
+    if any("\ufffd" in text for text in (article.title, article.body, article.section or "")):
+        return None
+    return article
 
 
 def extract_raw(

@@ -9,6 +9,7 @@ related headlines never stay in it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,7 @@ from .notices import parse_tipline
 class Page:
     """A parsed page and what every field reader needs alongside it."""
 
-    html: str
+    html: str | bytes  # as given: lexbor reads UTF-8 bytes directly
     tree: LexborHTMLParser
     jsonld: dict[str, Any]
     profile: SiteProfile
@@ -62,7 +63,7 @@ class Page:
 
 
 def extract_html(
-    html: str, *, url: str | None, profile: SiteProfile, tree: LexborHTMLParser | None = None
+    html: str | bytes, *, url: str | None, profile: SiteProfile, tree: LexborHTMLParser | None = None
 ) -> Article:
     """Read ``html`` with ``profile``; pass ``tree`` if the page is already parsed (it gets modified)."""
     tree = tree if tree is not None else LexborHTMLParser(html)
@@ -92,11 +93,9 @@ def extract_html(
 
 def _identity(page: Page, url: str | None) -> tuple[str | None, str | None]:
     """(canonical_url, article_id) from the URL, else the page's own canonical links."""
-    candidates = [url] if url else []
-    for source in ("link[rel='canonical']@href", "meta[property='og:url']@content", "meta[name='url']@content"):
-        if found := first_value(page.tree, source):
-            candidates.append(found)
-    for candidate in candidates:
+    candidates: list[str] = []
+    for candidate in _own_links(page, url):  # lazily: most pages are settled by the first
+        candidates.append(candidate)
         link = urls.absolute(candidate, url)
         if link and (ident := urls.article_id(link, page.profile)):
             return urls.canonical(link, page.profile), ident
@@ -108,6 +107,15 @@ def _identity(page: Page, url: str | None) -> tuple[str | None, str | None]:
         if link:
             return urls.clean(link), None
     return None, None
+
+
+def _own_links(page: Page, url: str | None) -> Iterator[str]:
+    """The addresses a page goes by: where it was fetched, then what it says it is."""
+    if url:
+        yield url
+    for source in ("link[rel='canonical']@href", "meta[property='og:url']@content", "meta[name='url']@content"):
+        if found := first_value(page.tree, source):
+            yield found
 
 
 def _title(page: Page) -> str:
