@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from . import render
+from . import render, warc
 from .archive import Archive
 from .config import Settings, SiteProfile, load_settings, load_sites
 from .crawl import CrawlOptions
@@ -76,15 +76,17 @@ def cmd_extract(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     sites = load_sites()
-    with open_archive(args, settings, create=True) as archive:
-        outcomes = asyncio.run(_fetch_all(args.urls, settings, archive, sites, args.site, args.json))
+    # The WARC first: an unwritable path stops the command before the archive is touched.
+    with (warc.recording(args.warc, settings.fetch) as recorder,
+          open_archive(args, settings, create=True) as archive):
+        outcomes = asyncio.run(_fetch_all(args.urls, settings, archive, sites, args.site, args.json, recorder))
     return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILED
 
 
 async def _fetch_all(urls: list[str], settings: Settings, archive: Archive, sites: Mapping[str, SiteProfile],
-                     site: str, as_json: bool) -> list[PageOutcome]:
+                     site: str, as_json: bool, recorder: warc.WarcRecorder | None) -> list[PageOutcome]:
     outcomes = []
-    async with Fetcher(options=settings.fetch) as fetcher:
+    async with Fetcher(options=settings.fetch, recorder=recorder) as fetcher:
         with ArchiveThread(archive) as db:
             for url in urls:
                 outcome = await fetch_and_store(url, fetcher=fetcher, db=db, sites=sites, site=site)
@@ -118,7 +120,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     _make_folder((args.db or settings.archive_path).parent)
     options = CrawlOptions(sitemaps=tuple(args.sitemap or ()), since=args.since, until=args.until,
-                           max_pages=args.max_pages, dry_run=args.dry_run, impolite=args.impolite)
+                           max_pages=args.max_pages, dry_run=args.dry_run, impolite=args.impolite, warc=args.warc)
     with render.CrawlProgress(enabled=render.is_terminal() and not args.quiet) as progress:
         result = run_crawl(settings, options, db=args.db, on_page=progress.page, on_start=progress.start)
     if options.dry_run:
