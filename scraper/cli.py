@@ -87,9 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also record every HTTP request and response (sitemaps and robots.txt too) in this WARC "
                          "file (appended to if it exists)")
 
-    im = _add(subs, "import", "archive saved .html/.txt pages as if they had been fetched")
-    im.add_argument("files", nargs="+", metavar="FILE")
-    im.add_argument("--url", help="the page's address (default: its canonical link)")
+    im = _add(subs, "import", "archive saved .html/.txt pages, or the HTML pages of WARC files, as if fetched")
+    im.add_argument("files", nargs="+", metavar="FILE",
+                    help=".html/.txt page, or .warc/.warc.gz file (also recognised by its first bytes)")
+    im.add_argument("--url", help="a page's address (default: its canonical link; WARC pages use their record's)")
     im.add_argument("--site", default="auto", help="site profile: kbs, generic or auto")
     im.add_argument("--json", action="store_true", help="one JSON object per file")
 

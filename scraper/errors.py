@@ -3,7 +3,7 @@
     ScraperError
     ├── ConfigError           a config file or option is wrong (names the file and key)
     ├── InputError            a file given by the user cannot be read or written (missing file, binary data,
-    │                         an unwritable --warc path)
+    │                         a damaged WARC, an unwritable --warc path)
     ├── FetchError            the network failed; carries .url
     │   ├── FetchTimeout
     │   ├── FetchConnectError

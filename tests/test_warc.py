@@ -1,11 +1,19 @@
-"""WARC out: ``fetch``/``crawl --warc``, against the real server on 127.0.0.1, read back with warcio."""
+"""WARC out (``fetch``/``crawl --warc``) and WARC in (``import FILE.warc.gz``).
+
+Against the real server on 127.0.0.1 and real archives in tmp_path; WARCs
+from other tools are written here with warcio, record by record.
+"""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
+import json
+import sqlite3
 import subprocess
 import sys
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,19 +22,25 @@ from typing import Any
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 from scraper import __version__
 from scraper.cli import main
 from scraper.config import Settings, load_settings
 from scraper.crawl import CrawlOptions, run
+from scraper.extract import extract_raw
 from scraper.fetch import FetchOptions
 from scraper.models import Exchange
+from scraper.sources import read_file
 from scraper.warc import recording
 
+from .conftest import FIXTURES
 from .kbs_site import FakeKbs, render
 from .server import LocalServer, running
 
 ROOT = Path(__file__).parent.parent
+PAGES = [FIXTURES / "kbs2023_text.html", FIXTURES / "kbs2025_text.html", FIXTURES / "kbs2025_traps.html"]
 
 
 @dataclass
@@ -100,6 +114,11 @@ def config(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(config: Path) -> Settings:
     return load_settings(config)
+
+
+def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
 
 
 # -- WARC out -------------------------------------------------------------------
@@ -237,3 +256,184 @@ def test_an_unwritable_warc_path_is_a_one_line_error(tmp_path: Path, config: Pat
     assert err == [f"Error: cannot write the WARC file {missing_folder}: No such file or directory",
                    f"Error: cannot write the WARC file {tmp_path}: Is a directory"]
     assert server.hits == []  # nothing was fetched
+
+
+# -- WARC in --------------------------------------------------------------------
+
+
+def test_round_trip_crawl_to_warc_then_import_gives_the_same_articles(
+        tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    for server in running():
+        site = FakeKbs(server, count=6)
+        out = tmp_path / "crawl.warc.gz"
+        assert run(settings, CrawlOptions(sitemaps=(site.sitemap_url,), warc=out)).counts == {"new": 6}
+    a, b = settings.archive_path, tmp_path / "b.db"
+    assert main(["import", "--db", str(b), str(out)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"imported        {out}  new 6, updated 0, unchanged 0, duplicate 0, near-duplicate 0;"
+        " skipped 11 records (request 8, not-html 1, status-404 1, warcinfo 1)"]  # the sitemap; robots.txt's 404
+    sql = "SELECT canonical_url, article_id, content_hash, title, body FROM articles ORDER BY article_id"
+    assert rows(b, sql) == rows(a, sql) and len(rows(b, sql)) == 6
+
+    dates = {r.uri: r.date for r in records(out) if r.type == "response"}
+    seen = rows(b, "SELECT f.url, f.fetched_at, f.status, f.error, f.outcome, a.first_seen FROM fetches f"
+                   " JOIN articles a ON a.id = f.article")
+    assert len(seen) == 6
+    for url, fetched_at, status, error, outcome, first_seen in seen:
+        assert (status, error, outcome) == (200, None, "new")
+        assert fetched_at == first_seen == str(dates[url])[:19] + "+00:00"  # the WARC-Date, to the second
+    assert rows(b, "SELECT count(*) FROM raw_pages") == [(6,)]
+    assert main(["show", "--db", str(b), "--json", "https://news.kbs.co.kr/news/view.do?ncd=7800003"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    date = next(d for u, d in dates.items() if u and u.endswith("ncd=7800003"))
+    assert shown["first_seen"] == str(date)[:19] + "+00:00" and len(shown["urls"]) == 2
+    assert main(["stats", "--db", str(b), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["fetches"] == 6
+
+
+def test_importing_a_warc_twice_changes_nothing(tmp_path: Path, settings: Settings,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    for server in running():
+        site = FakeKbs(server, count=4)
+        out = tmp_path / "crawl.warc.gz"
+        run(settings, CrawlOptions(sitemaps=(site.sitemap_url,), warc=out))
+    b = str(tmp_path / "b.db")
+    counts = "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM versions), (SELECT count(*) FROM urls)," \
+             " (SELECT count(*) FROM raw_pages), (SELECT count(*) FROM fetches), (SELECT count(*) FROM duplicates)"
+    assert main(["import", "--db", b, "--json", str(out)]) == 0
+    first = json.loads(capsys.readouterr().out)
+    before = rows(Path(b), counts)
+    assert main(["import", "--db", b, "--json", str(out)]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert first["pages"] == {"new": 4, "updated": 0, "unchanged": 0, "duplicate": 0, "near-duplicate": 0}
+    assert second["pages"] == {"new": 0, "updated": 0, "unchanged": 4, "duplicate": 0, "near-duplicate": 0}
+    assert second["skipped"] == first["skipped"] and second["outcome"] == "imported" and second["detail"] is None
+    assert rows(Path(b), counts) == before == [(4, 4, 8, 4, 4, 0)]  # a canonical and a local URL each
+
+
+# -- WARCs written by other tools --------------------------------------------------
+
+KBS_2025 = "https://news.kbs.co.kr/news/pc/view/view.do?ncd=8221473"
+KBS_2023 = "https://news.kbs.co.kr/news/view.do?ncd=7683412"
+KBS_TRAPS = "https://news.kbs.co.kr/news/view.do?ncd=8357720"
+HTML = ("Content-Type", "text/html;charset=UTF-8")
+
+
+def _response(w: WARCWriter, uri: str, payload: bytes, *, date: str, status: str = "200 OK",
+              headers: tuple[tuple[str, str], ...] = (HTML,)) -> object:
+    record = w.create_warc_record(uri, "response", payload=io.BytesIO(payload), length=len(payload),
+                                  http_headers=StatusAndHeaders(status, list(headers), protocol="HTTP/1.1"),
+                                  warc_headers_dict={"WARC-Date": date})
+    w.write_record(record)
+    return record
+
+
+def _chunked(data: bytes, size: int = 1000) -> bytes:
+    parts = [data[i:i + size] for i in range(0, len(data), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+
+
+@functools.cache
+def foreign_warc(*, compress: bool = True) -> bytes:
+    """What wget --warc-file or Heritrix write: WARC/1.0, raw chunked gzip payloads, revisits, metadata."""
+    import brotli  # type: ignore[import-untyped]
+
+    buffer = io.BytesIO()
+    w = WARCWriter(buffer, gzip=compress, warc_version="1.0")
+    w.write_record(w.create_warcinfo_record("capture.warc.gz", {"software": "Wget/1.21.4", "format": "WARC 1.0"}))
+    w.write_record(w.create_warc_record(KBS_2025, "request", payload=io.BytesIO(b""), length=0, http_headers=(
+        StatusAndHeaders("GET /news/pc/view/view.do?ncd=8221473 HTTP/1.1", [("Host", "news.kbs.co.kr")],
+                         is_http_request=True))))
+    first = _response(w, KBS_2025, _chunked(gzip.compress(PAGES[1].read_bytes())), date="2025-03-18T02:00:05Z",
+                      headers=(HTML, ("Content-Encoding", "gzip"), ("Transfer-Encoding", "chunked")))
+    w.write_record(w.create_revisit_record(  # the same payload fetched again an hour later
+        KBS_2025, first.rec_headers.get_header("WARC-Payload-Digest"), KBS_2025,  # type: ignore[attr-defined]
+        "2025-03-18T02:00:05Z", http_headers=StatusAndHeaders("200 OK", [HTML], protocol="HTTP/1.1"),
+        warc_headers_dict={"WARC-Date": "2025-03-18T03:00:00Z"}))
+    _response(w, "https://news.kbs.co.kr/data/news/a.jpg", b"\xff\xd8\xff\xe0 not really a jpeg",
+              date="2025-03-18T02:00:06Z", headers=(("Content-Type", "image/jpeg"),))
+    _response(w, "https://news.kbs.co.kr/news/view.do?ncd=1", b"<html>gone</html>", date="2025-03-18T02:00:07Z",
+              status="404 Not Found")
+    _response(w, KBS_2023, PAGES[0].read_bytes(), date="2023-05-16T10:00:00Z")
+    _response(w, "https://news.kbs.co.kr/news/pc/category/category.do", (FIXTURES / "not_article.html").read_bytes(),
+              date="2023-05-16T10:00:01Z", headers=(("Content-Type", "application/xhtml+xml"),))
+    _response(w, KBS_TRAPS, brotli.compress(PAGES[2].read_bytes()), date="2025-10-02T00:00:00Z",
+              headers=(HTML, ("Content-Encoding", "br")))
+    _response(w, "https://news.kbs.co.kr/bomb", brotli.compress(b"<p>" * (8 * 1024 * 1024), quality=1),  # 24 MiB
+              date="2025-10-02T00:00:01Z", headers=(HTML, ("Content-Encoding", "br")))
+    others = ((KBS_2023, "metadata", b"outlink: https://x/ L a/@href\r\n", "application/warc-fields"),
+              ("urn:X-wget:log", "resource", b"wget log\n", "text/plain"),
+              ("dns:news.kbs.co.kr", "response", b"20250318 A 1.2.3.4", "text/dns"))
+    for uri, kind, payload, mime in others:
+        w.write_record(w.create_warc_record(uri, kind, payload=io.BytesIO(payload), length=len(payload),
+                                            warc_content_type=mime))
+    return buffer.getvalue()
+
+
+FOREIGN_SKIPPED = {"warcinfo": 1, "request": 1, "revisit": 1, "not-html": 1, "status-404": 1, "too-large": 1,
+                   "metadata": 1, "resource": 1, "not-http": 1}
+
+
+@pytest.mark.parametrize("name, compress", [("capture.warc.gz", True), ("capture.warc", False),
+                                            ("capture.dat", True), ("capture-plain.bin", False)])
+def test_warcs_of_other_tools_import_their_html_pages(tmp_path: Path, name: str, compress: bool,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / name  # the last two are recognised by their first bytes
+    path.write_bytes(foreign_warc(compress=compress))
+    db = tmp_path / "a.db"
+    assert main(["import", "--db", str(db), "--json", str(path)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["pages"] == {"new": 3, "updated": 0, "unchanged": 0, "duplicate": 0, "near-duplicate": 0,
+                                "not-an-article": 1}  # a section front: counted, logged, not an error
+    assert summary["skipped"] == FOREIGN_SKIPPED and summary["records"] == 13
+    assert rows(db, "SELECT error FROM fetches WHERE article IS NULL") == [("not-an-article",)]
+
+    expected = {extract_raw(read_file(page)).content_hash for page in PAGES}
+    assert {h for (h,) in rows(db, "SELECT content_hash FROM articles")} == expected
+    row = rows(db, "SELECT a.first_seen, a.canonical_url, f.url, f.status, r.data FROM articles a"
+                   " JOIN fetches f ON f.article = a.id JOIN raw_pages r ON r.sha256 = f.raw_page"
+                   " WHERE a.article_id = '8221473'")
+    first_seen, canonical, url, status, data = row[0]
+    assert (first_seen, canonical, url, status) == (
+        "2025-03-18T02:00:05+00:00", "https://news.kbs.co.kr/news/view.do?ncd=8221473", KBS_2025, 200)
+    assert zlib.decompress(data) == PAGES[1].read_bytes()  # the decoded page is kept, as a fetch keeps it
+
+
+def test_a_truncated_warc_keeps_what_came_before_and_fails_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    buffer = io.BytesIO()
+    w = WARCWriter(buffer, gzip=True, warc_version="1.1")
+    starts = []
+    for page, url in zip(PAGES, (KBS_2023, KBS_2025, KBS_TRAPS), strict=True):
+        starts.append(buffer.tell())
+        _response(w, url, page.read_bytes(), date="2025-10-02T00:00:00Z")
+    whole = buffer.getvalue()
+    path = tmp_path / "cut.warc.gz"
+    path.write_bytes(whole[: starts[2] + (len(whole) - starts[2]) // 2])
+    db = tmp_path / "a.db"
+    assert main(["import", "--db", str(db), str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [f"failed          {path}  new 2, updated 0, unchanged 0, duplicate 0,"
+                                " near-duplicate 0; skipped 0 records"]
+    assert err.splitlines() == [f"Error: {path}: damaged WARC at byte {starts[2]}, after 2 whole records:"
+                                f" the file ends inside record 3 ({KBS_TRAPS})"]
+    assert rows(db, "SELECT count(*) FROM articles") == [(2,)]
+
+
+@pytest.mark.parametrize("damage", ["garbage-after", "cut-plain", "not-a-warc", "bit-flip"])
+def test_damaged_warcs_are_a_clear_error_never_a_traceback(tmp_path: Path, damage: str,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    whole = foreign_warc(compress=damage != "cut-plain")
+    data = {"garbage-after": whole + b"this is not a WARC record\r\n" * 3,
+            "cut-plain": whole[: len(whole) - 40],  # inside the last record's payload
+            "not-a-warc": PAGES[0].read_bytes(),
+            "bit-flip": whole[:300] + bytes([whole[300] ^ 0xFF]) + whole[301:]}[damage]
+    path = tmp_path / "capture.warc.gz"
+    path.write_bytes(data)
+    assert main(["import", "--db", str(tmp_path / "a.db"), str(path), str(PAGES[0])]) == 1
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0].startswith(f"failed          {path}  ") and not lines[1].startswith("failed")  # the next file
+    assert len(err.splitlines()) == 1 and err.startswith(f"Error: {path}: damaged WARC at byte ")
+    assert "Traceback" not in err and err.rstrip("\n").isprintable()
+
