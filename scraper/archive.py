@@ -317,6 +317,14 @@ class Archive:
             raw_sha = self._put_raw(conn, packed, fetch.url, seen_at) if packed else None
             return self._put_fetch(conn, fetch, seen_at, raw_sha, None)
 
+    def fetch_logged(self, url: str, fetched_at: str) -> bool:
+        """Whether a fetch of ``url`` at ``fetched_at`` (to the second) is in the log already."""
+        stamp = self._timestamp(fetched_at)
+        with self._errors(f"look up fetches of {url}"):
+            row = self._conn.execute("SELECT 1 FROM fetches WHERE url = ? AND fetched_at = ? LIMIT 1",
+                                     (url, stamp)).fetchone()
+        return row is not None
+
     def conditional_headers(self, url: str) -> tuple[str | None, str | None]:
         """(ETag, Last-Modified) of the newest error-free fetch of ``url`` that sent either."""
         with self._errors(f"look up fetches of {url}"):

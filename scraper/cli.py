@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     fe.add_argument("urls", nargs="+", metavar="URL")
     fe.add_argument("--site", default="auto", help="site profile: kbs, generic or auto")
     fe.add_argument("--json", action="store_true", help="one JSON object per URL")
+    fe.add_argument("--warc", type=Path, metavar="FILE.warc.gz",
+                    help="also record every HTTP request and response in this WARC file (appended to if it exists)")
 
     cr = _add(subs, "crawl", "discover new and changed articles and archive them (for cron)")
     cr.add_argument("--sitemap", action="append", metavar="URL",
@@ -81,10 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     cr.add_argument("--impolite", action="store_true",
                     help="ignore robots.txt and rate limits (only for your own mirrors and tests)")
     cr.add_argument("--json", action="store_true", help="print the run's result as JSON")
+    cr.add_argument("--warc", type=Path, metavar="FILE.warc.gz",
+                    help="also record every HTTP request and response (sitemaps and robots.txt too) in this WARC "
+                         "file (appended to if it exists)")
 
-    im = _add(subs, "import", "archive saved .html/.txt pages as if they had been fetched")
-    im.add_argument("files", nargs="+", metavar="FILE")
-    im.add_argument("--url", help="the page's address (default: its canonical link)")
+    im = _add(subs, "import", "archive saved .html/.txt pages, or the HTML pages of WARC files, as if fetched")
+    im.add_argument("files", nargs="+", metavar="FILE",
+                    help=".html/.txt page, or .warc/.warc.gz file (also recognised by its first bytes)")
+    im.add_argument("--url", help="a page's address (default: its canonical link; WARC pages use their record's)")
     im.add_argument("--site", default="auto", help="site profile: kbs, generic or auto")
     im.add_argument("--json", action="store_true", help="one JSON object per file")
 

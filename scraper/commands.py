@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from . import render
+from . import render, warc
 from .archive import Archive
 from .config import Settings, SiteProfile, load_settings, load_sites
 from .crawl import CrawlOptions
@@ -20,7 +20,7 @@ from .errors import InputError, ScraperError
 from .extract import extract, extract_raw
 from .fetch import Fetcher
 from .models import Article
-from .pipeline import ArchiveThread, PageOutcome, fetch_and_store
+from .pipeline import ArchiveThread, PageOutcome, fetch_and_store, import_warc
 from .sources import read_file, read_source
 from .urls import canonical
 
@@ -76,15 +76,17 @@ def cmd_extract(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     sites = load_sites()
-    with open_archive(args, settings, create=True) as archive:
-        outcomes = asyncio.run(_fetch_all(args.urls, settings, archive, sites, args.site, args.json))
+    # The WARC first: an unwritable path stops the command before the archive is touched.
+    with (warc.recording(args.warc, settings.fetch) as recorder,
+          open_archive(args, settings, create=True) as archive):
+        outcomes = asyncio.run(_fetch_all(args.urls, settings, archive, sites, args.site, args.json, recorder))
     return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILED
 
 
 async def _fetch_all(urls: list[str], settings: Settings, archive: Archive, sites: Mapping[str, SiteProfile],
-                     site: str, as_json: bool) -> list[PageOutcome]:
+                     site: str, as_json: bool, recorder: warc.WarcRecorder | None) -> list[PageOutcome]:
     outcomes = []
-    async with Fetcher(options=settings.fetch) as fetcher:
+    async with Fetcher(options=settings.fetch, recorder=recorder) as fetcher:
         with ArchiveThread(archive) as db:
             for url in urls:
                 outcome = await fetch_and_store(url, fetcher=fetcher, db=db, sites=sites, site=site)
@@ -94,31 +96,51 @@ async def _fetch_all(urls: list[str], settings: Settings, archive: Archive, site
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
     failed = 0
-    with open_archive(args, create=True) as archive:
+    with open_archive(args, settings, create=True) as archive:
+        sites = load_sites()
         for name in args.files:
-            try:
-                raw = read_file(Path(name), url=args.url)
-                article = extract_raw(raw, site=args.site)
-                url = args.url or article.canonical_url or article.url
-                if not url:
-                    raise InputError(f"{name}: the page names no URL; give one with --url")
-                if not article.looks_like_article:
-                    raise InputError(f"{name}: does not look like an article")
-                result = archive.ingest(article, url=url, raw=raw.content, content_type=raw.content_type)
-                outcome = PageOutcome(url, result.outcome, result.article_id, article.title)
-            except InputError as e:
-                outcome = PageOutcome(name, "failed", reason="unreadable", detail=str(e))
-                failed += 1
-            print(render.outcome_json(outcome) if args.json else render.outcome_line(outcome, label=name))
+            if warc.is_warc(Path(name)):
+                ok = _import_warc(archive, Path(name), settings, sites, args)
+            else:
+                outcome = _import_page(archive, name, args)
+                print(render.outcome_json(outcome) if args.json else render.outcome_line(outcome, label=name))
+                ok = outcome.ok
+            failed += not ok
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _import_page(archive: Archive, name: str, args: argparse.Namespace) -> PageOutcome:
+    try:
+        raw = read_file(Path(name), url=args.url)
+        article = extract_raw(raw, site=args.site)
+        url = args.url or article.canonical_url or article.url
+        if not url:
+            raise InputError(f"{name}: the page names no URL; give one with --url")
+        if not article.looks_like_article:
+            raise InputError(f"{name}: does not look like an article")
+        result = archive.ingest(article, url=url, raw=raw.content, content_type=raw.content_type)
+        return PageOutcome(url, result.outcome, result.article_id, article.title)
+    except InputError as e:
+        return PageOutcome(name, "failed", reason="unreadable", detail=str(e))
+
+
+def _import_warc(archive: Archive, path: Path, settings: Settings, sites: Mapping[str, SiteProfile],
+                 args: argparse.Namespace) -> bool:
+    """Every HTML page of one WARC file; prints its summary, and an error line if the file is damaged."""
+    summary = import_warc(path, archive=archive, sites=sites, site=args.site, max_bytes=settings.fetch.max_bytes)
+    print(render.warc_import(summary, as_json=args.json), flush=True)
+    if summary.error:
+        print(f"Error: {summary.error}", file=sys.stderr)
+    return summary.ok
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     _make_folder((args.db or settings.archive_path).parent)
     options = CrawlOptions(sitemaps=tuple(args.sitemap or ()), since=args.since, until=args.until,
-                           max_pages=args.max_pages, dry_run=args.dry_run, impolite=args.impolite)
+                           max_pages=args.max_pages, dry_run=args.dry_run, impolite=args.impolite, warc=args.warc)
     with render.CrawlProgress(enabled=render.is_terminal() and not args.quiet) as progress:
         result = run_crawl(settings, options, db=args.db, on_page=progress.page, on_start=progress.start)
     if options.dry_run:

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 
-from . import urls
+from . import urls, warc
 from .archive import Archive
 from .config import Settings, SiteProfile, load_sites
 from .discover import MAX_SITEMAP_BYTES, Discovered, daily_sitemaps, parse_news_list, parse_sitemap
 from .errors import InputError, ScraperError
-from .fetch import FEED_TYPES, Fetcher, FetchOptions
+from .fetch import FEED_TYPES, Fetcher, FetchOptions, Recorder
 from .frontier import Frontier, close_dead_runs, finish_run, start_run
 from .lock import RunLock
 from .pipeline import ArchiveThread, PageOutcome, fetch_and_store
@@ -50,6 +50,8 @@ class CrawlOptions:
     dry_run: bool = False
     #: switch robots.txt and pacing off (local mirrors, benchmarks)
     impolite: bool = False
+    #: record every HTTP exchange (sitemaps and robots.txt too) into this WARC file, appending
+    warc: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,19 +106,21 @@ def run(settings: Settings, options: CrawlOptions, *, db: Path | None = None,
     """One crawl: hold the archive's lock, crawl, record the run. Raises LockedError (exit 75)."""
     path = db or settings.archive_path
     clock = now or (lambda: datetime.now(UTC))
-    with RunLock(path), settings.open_archive(path) as archive:
+    # The WARC is opened under the lock (a run that finds the lock taken leaves it untouched)
+    # and before the archive (an unwritable path stops the run before it starts).
+    with (RunLock(path), warc.recording(options.warc, _fetch_options(settings, options)) as rec,
+          settings.open_archive(path) as archive):
         return asyncio.run(_crawl(settings, options, archive=archive, sites=sites or load_sites(), now=clock,
-                                  on_page=on_page, on_start=on_start))
+                                  on_page=on_page, on_start=on_start, recorder=rec))
 
 
 async def _crawl(settings: Settings, options: CrawlOptions, *, archive: Archive,
                  sites: Mapping[str, SiteProfile], now: Callable[[], datetime],
                  on_page: Callable[[PageOutcome], None] | None,
-                 on_start: Callable[[int], None] | None) -> RunResult:
-    fetch_options: FetchOptions = settings.fetch.without_politeness() if options.impolite else settings.fetch
+                 on_start: Callable[[int], None] | None, recorder: Recorder | None) -> RunResult:
     stop = asyncio.Event()
     _catch_signals(stop)
-    async with Fetcher(options=fetch_options) as fetcher:
+    async with Fetcher(options=_fetch_options(settings, options), recorder=recorder) as fetcher:
         state = _Run(settings, options, archive, fetcher, sites, now, stop, on_page)
         started = state.stamp()
         found = await discover(state)
@@ -134,6 +138,11 @@ async def _crawl(settings: Settings, options: CrawlOptions, *, archive: Archive,
             on_start(len(batch))
         outcomes = await work(state, frontier, [entry.url for entry in batch])
         return _finish(state, run_id, started, len(found), len(batch), outcomes)
+
+
+def _fetch_options(settings: Settings, options: CrawlOptions) -> FetchOptions:
+    fetch: FetchOptions = settings.fetch
+    return fetch.without_politeness() if options.impolite else fetch
 
 
 def _catch_signals(stop: asyncio.Event) -> None:

@@ -2,7 +2,8 @@
 
     ScraperError
     ├── ConfigError           a config file or option is wrong (names the file and key)
-    ├── InputError            a source given by the user cannot be read (missing file, binary data)
+    ├── InputError            a file given by the user cannot be read or written (missing file, binary data,
+    │                         a damaged WARC, an unwritable --warc path)
     ├── FetchError            the network failed; carries .url
     │   ├── FetchTimeout
     │   ├── FetchConnectError

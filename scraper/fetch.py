@@ -29,6 +29,14 @@ errors from elsewhere should read ``getattr(err, "attempts", 1)``).
 Bodies are decompressed from the raw stream by ``inflate.py``, not by httpx
 (httpx inflates a network chunk in one call, and 1 KB of brotli can inflate to
 600 MB); reading stops as soon as ``max_bytes`` of decompressed content is passed.
+
+Recording: a ``recorder`` (``warc.WarcRecorder``) passed to the Fetcher is
+called with an ``Exchange`` for every answer received - each try, each
+redirect hop, robots.txt - with the body's bytes as they were read (content
+coding still in place). The body of an answer the fetcher does not download
+(a redirect, an error status, a refused type) is then read up to
+``_SKIM_BYTES`` for the record. An exchange that ends without a complete
+answer (no connection, a timeout, a connection lost mid-body) is not recorded.
 """
 
 from __future__ import annotations
@@ -38,8 +46,10 @@ import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import httpx
@@ -48,7 +58,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 from . import __version__, inflate
 from .decode import decode
 from .errors import ConfigError, FetchConnectError, FetchError, FetchRefused, FetchStatusError, FetchTimeout
-from .models import RawPage
+from .models import Exchange, RawPage
 from .politeness import RobotsCache, Throttle, host_key, retry_after_s
 from .urls import is_http_url
 
@@ -64,6 +74,11 @@ FEED_TYPES = frozenset({"", "application/xml", "text/xml", "application/json", "
                         "application/gzip", "application/x-gzip", "application/octet-stream"})
 # Google reads the first 500 KiB of a robots.txt and ignores the rest; so do we.
 _ROBOTS_MAX_BYTES = 500 * 1024
+#: Takes every exchange the fetcher completes; it runs on the event loop, so it must be quick.
+Recorder = Callable[[Exchange], None]
+# Error and redirect pages are a few KB; a quarter MiB keeps what they say without
+# downloading a video the fetcher refused.
+_SKIM_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +179,17 @@ class _Call:
     accept: frozenset[str] = PAGE_TYPES
 
 
+@dataclass(slots=True)
+class _Tape:
+    """What is read of one answer's body, raw, for the recorder (made only when one is attached)."""
+
+    sent_at: datetime
+    peer: str | None = None
+    chunks: list[bytes] = field(default_factory=list)
+    #: why the body was not read to its end, if it was not: our own cap, unless found otherwise
+    truncated: str = "length"
+
+
 @dataclass(frozen=True, slots=True)
 class _Answer:
     status: int
@@ -179,11 +205,14 @@ class Fetcher:
     ``client``: pass one to share it (it is then not closed here); its own
     redirect setting is overridden. ``clock`` and ``sleep`` drive pacing,
     backoff and deadlines, so tests can pass fakes that never wait.
+    ``recorder`` gets every exchange (see the module docstring).
     """
 
     def __init__(self, *, options: FetchOptions | None = None, client: httpx.AsyncClient | None = None,
-                 clock: Callable[[], float] = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+                 clock: Callable[[], float] = time.monotonic, sleep: Sleep = asyncio.sleep,
+                 recorder: Recorder | None = None) -> None:
         self.options = opts = options or FetchOptions()
+        self._recorder = recorder
         self._owns_client = client is None
         self._client = client or _new_client(opts)
         self._clock = clock
@@ -294,8 +323,7 @@ class Fetcher:
 
     async def _exchange(self, call: _Call, url: str) -> _Answer:
         request = self._client.build_request("GET", url, headers=call.headers)
-        response = await self._client.send(request, stream=True, follow_redirects=False)
-        try:
+        async with self._sent(request, follow=False) as (response, tape):
             status, headers, location = response.status_code, response.headers, response.headers.get("location")
             if status in _REDIRECTS and location:
                 return _Answer(status, headers, None, location=_redirect_target(url, location))
@@ -304,23 +332,53 @@ class Fetcher:
             if not 200 <= status < 300:
                 raise _status_error(url, response)
             _check_type(url, headers.get("content-type"), call.accept)
-            body = await _read_body(url, response, cap=self.options.max_bytes)
+            body = await _read_body(url, response, cap=self.options.max_bytes, tape=tape)
             return _Answer(status, headers, response.charset_encoding, body=body)
+
+    @asynccontextmanager
+    async def _sent(self, request: httpx.Request, *,
+                    follow: bool) -> AsyncIterator[tuple[httpx.Response, _Tape | None]]:
+        """Send ``request``; once the caller is done with the answer, record the exchange and close it.
+
+        An answer the caller refused (a FetchError) is recorded too; one that
+        never arrived whole (a network error, a timeout) is not.
+        """
+        tape = _Tape(datetime.now(UTC)) if self._recorder is not None else None
+        response = await self._client.send(request, stream=True, follow_redirects=follow)
+        try:
+            if tape is not None:
+                tape.peer = _peer(response)
+            yield response, tape
+        except FetchError as e:
+            await self._record(response, tape, e)
+            raise
+        else:
+            await self._record(response, tape, None)
         finally:
             await response.aclose()
+
+    async def _record(self, response: httpx.Response, tape: _Tape | None, error: FetchError | None) -> None:
+        """Hand the exchange (and any redirects httpx followed for it) to the recorder."""
+        if tape is None or self._recorder is None:
+            return
+        for hop in response.history:  # httpx read and decoded these bodies itself
+            self._recorder(_exchange_of(hop, _Tape(tape.sent_at, chunks=[hop.content]), decoded=True))
+        if response.status_code != 304 and not response.is_stream_consumed:
+            await _skim(response, tape)
+        if error is not None and error.reason == "content-encoding":
+            tape.truncated = "unspecified"  # we stopped at bytes we could not decode
+        self._recorder(_exchange_of(response, tape))
 
     async def _fetch_robots(self, url: str) -> tuple[int, bytes] | None:
         """(status, first 500 KiB) of a robots.txt, or None when the host cannot be reached."""
         try:
             async with asyncio.timeout(self.options.deadline_s):
                 request = self._client.build_request("GET", url, headers=self._headers)
-                response = await self._client.send(request, stream=True, follow_redirects=True)
-                try:
+                async with self._sent(request, follow=True) as (response, tape):
                     ok = 200 <= response.status_code < 300
-                    body = await _read_body(url, response, cap=_ROBOTS_MAX_BYTES, truncate=True) if ok else b""
+                    body = (await _read_body(url, response, cap=_ROBOTS_MAX_BYTES, truncate=True, tape=tape)
+                            if ok else b"")
                     return response.status_code, body
-                finally:
-                    await response.aclose()
         except httpx.TooManyRedirects:
             return 310, b""  # a chain that never ends counts as "no robots.txt", as for Google
         except (httpx.HTTPError, httpx.InvalidURL, TimeoutError, FetchError) as e:
@@ -395,8 +453,12 @@ def _check_type(url: str, content_type: str | None, accept: frozenset[str]) -> N
         raise FetchRefused(f"{url}: {mime} is not a web page", url=url, reason="content-type")
 
 
-async def _read_body(url: str, response: httpx.Response, *, cap: int, truncate: bool = False) -> bytes:
-    """The decompressed body; past ``cap`` bytes, FetchRefused (or, with ``truncate``, the first ``cap``)."""
+async def _read_body(url: str, response: httpx.Response, *, cap: int, truncate: bool = False,
+                     tape: _Tape | None = None) -> bytes:
+    """The decompressed body; past ``cap`` bytes, FetchRefused (or, with ``truncate``, the first ``cap``).
+
+    ``tape`` also keeps the raw bytes as read, for the recorder.
+    """
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap and not truncate:
         raise _too_large(url, cap)
@@ -405,6 +467,8 @@ async def _read_body(url: str, response: httpx.Response, *, cap: int, truncate: 
     size = raw = 0
     async for data in response.aiter_raw():
         raw += len(data)
+        if tape is not None:
+            tape.chunks.append(data)
         for piece in inflate.inflate(url, inflater, data):
             chunks.append(piece[: cap - size])
             size += len(piece)
@@ -415,6 +479,47 @@ async def _read_body(url: str, response: httpx.Response, *, cap: int, truncate: 
         if raw > cap and not truncate:  # compressed data that never decompresses to anything
             raise _too_large(url, cap)
     return b"".join(chunks)
+
+
+async def _skim(response: httpx.Response, tape: _Tape) -> None:
+    """Read up to ``_SKIM_BYTES`` of a body the fetcher did not want, for the record only."""
+    size = 0
+    try:
+        async for data in response.aiter_raw():
+            tape.chunks.append(data)
+            size += len(data)
+            if size > _SKIM_BYTES:
+                return
+    except httpx.TimeoutException:
+        tape.truncated = "time"
+    except httpx.HTTPError:
+        tape.truncated = "disconnect"
+
+
+def _exchange_of(response: httpx.Response, tape: _Tape, *, decoded: bool = False) -> Exchange:
+    request = response.request
+    # httpx closes a response whose body it has read to the end; a 304 has no body to read.
+    whole = response.is_closed or response.status_code == 304
+    return Exchange(
+        method=request.method, url=str(request.url), target=request.url.raw_path.decode("ascii"),
+        http_version=response.http_version, request_headers=_pairs(request.headers.raw),
+        status=response.status_code, reason=response.reason_phrase, response_headers=_pairs(response.headers.raw),
+        body=b"".join(tape.chunks), sent_at=tape.sent_at, decoded=decoded,
+        truncated=None if whole else tape.truncated, peer=tape.peer)
+
+
+def _pairs(raw: list[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
+    # HTTP header bytes are ISO-8859-1 by definition (RFC 9110 5.5): latin-1 maps each byte to one character.
+    return tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw)
+
+
+def _peer(response: httpx.Response) -> str | None:
+    stream = response.extensions.get("network_stream")
+    try:
+        address = stream.get_extra_info("server_addr") if stream is not None else None
+    except OSError:  # the socket is already gone
+        return None
+    return str(address[0]) if isinstance(address, tuple) and address else None
 
 
 def _too_large(url: str, cap: int) -> FetchRefused:

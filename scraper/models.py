@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 SCHEMA_VERSION = 1
@@ -152,3 +153,34 @@ def normalise_text(text: str) -> str:
 def content_hash(title: str, body: str) -> str:
     payload = normalise_text(title) + "\n" + normalise_text(body)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One HTTP request and the answer to it, as the fetcher saw them: what a recorder (warc.py) keeps.
+
+    Headers are (name, value) pairs in the order and spelling they were sent
+    or received. ``body`` is the answer's payload as it came off the
+    connection: the HTTP library has undone the chunked transfer coding, but
+    a content coding (gzip, br) is still in place unless ``decoded`` says so.
+    """
+
+    method: str
+    url: str
+    #: the request line's target: path and query, as sent
+    target: str
+    http_version: str
+    request_headers: tuple[tuple[str, str], ...]
+    status: int
+    reason: str
+    response_headers: tuple[tuple[str, str], ...]
+    body: bytes
+    #: when the request went out (UTC)
+    sent_at: datetime
+    #: the content coding was undone before the fetcher saw the body (redirects httpx followed itself)
+    decoded: bool = False
+    #: why ``body`` is not the whole payload ("length": a cap stopped the read; "disconnect"; "unspecified"),
+    #: None when it is complete
+    truncated: str | None = None
+    #: the server's IP address, when the connection tells it
+    peer: str | None = None

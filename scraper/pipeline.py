@@ -1,8 +1,10 @@
 """One URL through the whole pipeline: fetch -> extract -> archive.
 
 ``scraper fetch`` runs it for the URLs it is given, ``scraper crawl`` for
-every URL of its frontier. The result is a value, never an exception: a
-cron run needs partial success reported, not raised.
+every URL of its frontier, and ``scraper import`` for every page a WARC
+file holds (``import_warc``: the page was fetched by someone else, the rest
+is the same). The result is a value, never an exception: a cron run needs
+partial success reported, not raised.
 """
 
 from __future__ import annotations
@@ -10,18 +12,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
+from . import warc
 from .archive import Archive, FetchRecord
 from .config import SiteProfile
-from .errors import ScraperError
+from .errors import InputError, ScraperError
 from .extract import extract_raw
 from .fetch import Fetcher, FetchResult
+from .models import RawPage
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -135,24 +141,89 @@ async def fetch_and_store(
 
 async def _store(url: str, result: FetchResult, *, db: ArchiveThread, sites: Mapping[str, SiteProfile],
                  site: str) -> PageOutcome:
+    return await store_page(url, result.to_raw_page(), _record(result), db=db, sites=sites, site=site)
+
+
+async def store_page(url: str, page: RawPage, fetch: FetchRecord, *, db: ArchiveThread,
+                     sites: Mapping[str, SiteProfile], site: str, log_fetch: bool = True) -> PageOutcome:
+    """Extract ``page`` and ingest it; the fetch is logged (``log_fetch``) whatever comes of it."""
     archive = db.archive
     try:
-        article = extract_raw(result.to_raw_page(), site=site, sites=sites)
+        article = extract_raw(page, site=site, sites=sites)
     except ScraperError as e:  # binary data, an oversized page: the fetch is kept, the page is not
-        await db.call(archive.record_fetch, _record(result, error=f"unreadable: {e}"), raw=result.content,
-                      content_type=result.content_type)
+        if log_fetch:
+            await db.call(archive.record_fetch, replace(fetch, error=f"unreadable: {e}"), raw=page.content,
+                          content_type=page.content_type)
         return PageOutcome(url, "failed", reason="unreadable", detail=str(e))
     if not article.looks_like_article:
-        await db.call(archive.record_fetch, _record(result, error="not-an-article"), raw=result.content,
-                      content_type=result.content_type)
+        if log_fetch:
+            await db.call(archive.record_fetch, replace(fetch, error="not-an-article"), raw=page.content,
+                          content_type=page.content_type)
         return PageOutcome(url, "failed", reason="not-an-article",
                            detail="no article text or article id on the page")
-    stored = await db.call(archive.ingest, article, url=url, raw=result.content,
-                           content_type=result.content_type, fetch=_record(result))
+    stored = await db.call(archive.ingest, article, url=url, raw=page.content, content_type=page.content_type,
+                           fetched_at=fetch.fetched_at, fetch=fetch if log_fetch else None)
     return PageOutcome(url, stored.outcome, stored.article_id, article.title)
 
 
-def _record(result: FetchResult, *, error: str | None = None) -> FetchRecord:
+def _record(result: FetchResult) -> FetchRecord:
     return FetchRecord(url=result.url, status=result.status, n_bytes=len(result.content),
-                       elapsed_s=result.elapsed_s, etag=result.etag, last_modified=result.last_modified,
-                       error=error)
+                       elapsed_s=result.elapsed_s, etag=result.etag, last_modified=result.last_modified)
+
+
+# -- WARC import ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WarcImport:
+    """What ``scraper import`` made of one WARC file."""
+
+    path: str
+    #: records read, of every type
+    records: int = 0
+    #: HTML pages by outcome: the archive's words, or "not-an-article" / "unreadable"
+    pages: Mapping[str, int] = field(default_factory=dict)
+    #: records that hold no page to import, by reason ("request", "not-html", "status-404", "revisit", ...)
+    skipped: Mapping[str, int] = field(default_factory=dict)
+    #: why the file could not be read to its end (everything before that was imported)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def import_warc(path: Path, *, archive: Archive, sites: Mapping[str, SiteProfile], site: str = "auto",
+                max_bytes: int) -> WarcImport:
+    """Archive every HTML page of the WARC at ``path`` as if it had just been fetched, at its WARC-Date."""
+    with ArchiveThread(archive) as db:
+        return asyncio.run(_import_warc(path, db=db, sites=sites, site=site, max_bytes=max_bytes))
+
+
+async def _import_warc(path: Path, *, db: ArchiveThread, sites: Mapping[str, SiteProfile], site: str,
+                       max_bytes: int) -> WarcImport:
+    pages: Counter[str] = Counter()
+    skipped: Counter[str] = Counter()
+    error = None
+    try:
+        for item in warc.read(path, max_bytes=max_bytes):
+            if isinstance(item, warc.Skipped):
+                skipped[item.reason] += 1
+                continue
+            outcome = await _store_capture(item, db=db, sites=sites, site=site)
+            pages[outcome.outcome if outcome.ok else outcome.reason or "failed"] += 1
+    except InputError as e:  # a damaged file: what came before it stays imported
+        error = str(e)
+    return WarcImport(str(path), sum(pages.values()) + sum(skipped.values()), dict(pages), dict(skipped), error)
+
+
+async def _store_capture(capture: warc.Capture, *, db: ArchiveThread, sites: Mapping[str, SiteProfile],
+                         site: str) -> PageOutcome:
+    page = RawPage(content=capture.content, url=capture.url, final_url=capture.url,
+                   content_type=capture.content_type, charset=capture.charset, status=capture.status, kind="html")
+    fetch = FetchRecord(url=capture.url, status=capture.status, n_bytes=len(capture.content), etag=capture.etag,
+                        last_modified=capture.last_modified, fetched_at=capture.captured_at)
+    # A WARC imported again holds the same captures: their fetches are logged once.
+    logged = capture.captured_at is not None and await db.call(db.archive.fetch_logged, capture.url,
+                                                               capture.captured_at)
+    return await store_page(capture.url, page, fetch, db=db, sites=sites, site=site, log_fetch=not logged)

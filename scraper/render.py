@@ -18,7 +18,10 @@ from .models import Article
 if TYPE_CHECKING:
     from .archive import ReextractCounts, SearchHit, Stats, StoredArticle, Version
     from .crawl import RunResult
-    from .pipeline import PageOutcome
+    from .pipeline import PageOutcome, WarcImport
+
+#: The archive's words, always shown for a WARC file, zero or not.
+_STORED = ("new", "updated", "unchanged", "duplicate", "near-duplicate")
 
 
 def is_terminal() -> bool:
@@ -97,6 +100,21 @@ def outcome_line(outcome: PageOutcome, *, label: str | None = None) -> str:
 
 def outcome_json(outcome: PageOutcome) -> str:
     return json.dumps(asdict(outcome), ensure_ascii=False)
+
+
+def warc_import(summary: WarcImport, *, as_json: bool) -> str:
+    """One line per WARC file, like ``outcome_line``: what its pages became and which records were skipped."""
+    pages = {**dict.fromkeys(_STORED, 0), **summary.pages}
+    word = "imported" if summary.ok else "failed"
+    if as_json:
+        return json.dumps({"file": summary.path, "outcome": word, "records": summary.records, "pages": pages,
+                           "skipped": dict(summary.skipped), "reason": None if summary.ok else "damaged-warc",
+                           "detail": summary.error}, ensure_ascii=False)
+    counts = ", ".join(f"{k} {v}" for k, v in pages.items())
+    skipped = sorted(summary.skipped.items(), key=lambda kv: (-kv[1], kv[0]))
+    tail = f"; skipped {sum(summary.skipped.values())} records" + (
+        f" ({', '.join(f'{k} {v}' for k, v in skipped)})" if skipped else "")
+    return f"{word:<15} {summary.path}  {counts}{tail}"
 
 
 # -- archive views --------------------------------------------------------------
