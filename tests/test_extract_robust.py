@@ -122,5 +122,6 @@ def test_cp949_page_that_claims_utf8_is_still_read_right(sites: dict[str, SitePr
 
 
 def test_utf8_bytes_and_the_same_text_extract_alike(sites: dict[str, SiteProfile]) -> None:
-    page = KBS_HEAD.replace("<head>", "<head><title>돌봄 확대</title>") + BODY + "<p>잘린 바이트: \ufffd</p></body></html>"
+    page = (KBS_HEAD.replace("<head>", "<head><title>돌봄 확대</title>") + BODY
+            + "<p>잘린 바이트: \ufffd</p></body></html>")
     assert extract(page.encode(), sites=sites, site="kbs") == extract(page, sites=sites, site="kbs")
