@@ -15,6 +15,7 @@ cannot both try to create it. Never edit a step that has shipped; add one.
     m003_runs                 runs (crawl runs; filled by the crawler)
     m004_fetch_lookup         index fetches(url, id) for conditional GET
     m005_frontier             frontier (the crawl's queue of URLs, see frontier.py)
+    m006_article_list         article_list view (one row per article for browsing, e.g. in Datasette)
 
 Column order is deliberate: SQLite walks a row's overflow pages to reach any
 column stored after a long value, so the small, often-read columns come
@@ -359,6 +360,25 @@ def m005_frontier(db: Database) -> None:
         defaults={"attempts": 0},
     )
     db.table("frontier").create_index(["state", "queued_at"], index_name="frontier_pending")
+
+
+# For people browsing the archive (Datasette's facets and search work on views
+# too): the day in Seoul, whatever offset published_at carries - SQLite's
+# date() turns an offset time into UTC, and +9 hours brings it to KST - and
+# the reporters as a JSON array, so each name counts on its own in a facet.
+_ARTICLE_LIST = """CREATE VIEW article_list AS
+SELECT a.id, a.published_at, date(a.published_at, '+9 hours') AS published_day, a.section, a.title,
+    (SELECT json_group_array(name) FROM (SELECT r.name FROM reporters r WHERE r.article = a.id
+                                         ORDER BY r.position)) AS reporters,
+    substr(a.body, 1, 140) AS lead, a.canonical_url,
+    (SELECT count(*) FROM versions v WHERE v.article = a.id) AS versions,
+    a.duplicate_of, a.near_duplicate_of, a.first_seen, a.last_seen
+FROM articles a"""
+
+
+@MIGRATIONS(name="m006_article_list")
+def m006_article_list(db: Database) -> None:
+    db.execute(_ARTICLE_LIST)
 
 
 def connect(path: Path, *, busy_timeout_s: float) -> Database:
