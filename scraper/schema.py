@@ -366,13 +366,14 @@ def m005_frontier(db: Database) -> None:
 # too): the day in Seoul, whatever offset published_at carries - SQLite's
 # date() turns an offset time into UTC, and +9 hours brings it to KST - and
 # the reporters as a JSON array, so each name counts on its own in a facet.
+# No body text: in a browser's table, Korean breaks between any two letters,
+# so a long cell squeezes the title column into a tall one-letter-wide strip.
 _ARTICLE_LIST = """CREATE VIEW article_list AS
 SELECT a.id, a.published_at, date(a.published_at, '+9 hours') AS published_day, a.section, a.title,
     (SELECT json_group_array(name) FROM (SELECT r.name FROM reporters r WHERE r.article = a.id
                                          ORDER BY r.position)) AS reporters,
-    substr(a.body, 1, 140) AS lead, a.canonical_url,
     (SELECT count(*) FROM versions v WHERE v.article = a.id) AS versions,
-    a.duplicate_of, a.near_duplicate_of, a.first_seen, a.last_seen
+    a.duplicate_of, a.near_duplicate_of, a.canonical_url
 FROM articles a"""
 
 
