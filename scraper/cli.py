@@ -3,7 +3,7 @@
 Exit codes (also in README):
     0   everything asked for was done
     1   some pages failed, or a crawl's failures passed its threshold (the rest was done)
-    2   usage or configuration error
+    2   usage or configuration error (also: ``scraper serve`` without the web extra installed)
     75  another crawl holds the archive's lock (try again later)
     130 interrupted by Ctrl-C
 Expected errors print one ``Error: ...`` line on stderr; anything else is a
@@ -33,6 +33,12 @@ def _date(text: str) -> date:
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 1: {text!r}")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port (1-65535): {text!r}")
     return int(text)
 
 
@@ -119,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
 
     _add(subs, "reextract", "re-run extraction over stored raw pages; changes become versions")
+
+    sv = _add(subs, "serve", "browse the archive in Datasette, read-only (needs the web extra)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    sv.add_argument("--port", type=_port, default=8001, help="port to listen on (default: 8001)")
+    sv.add_argument("--open", action="store_true", help="open the article list in a web browser")
+    sv.add_argument("--print-metadata", action="store_true",
+                    help="print the path of the Datasette metadata file and exit (for datasette -m)")
     return parser
 
 

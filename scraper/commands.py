@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from . import render, warc
+from . import render, warc, web
 from .archive import Archive
 from .config import Settings, SiteProfile, load_settings, load_sites
 from .crawl import CrawlOptions
@@ -219,3 +219,18 @@ def cmd_reextract(args: argparse.Namespace) -> int:
         counts = archive.reextract(lambda raw, url: extract(raw, url=url, sites=sites))
     print(render.reextract(counts))
     return EXIT_FAILED if counts.failed else EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if args.print_metadata:
+        print(web.METADATA)
+        return EXIT_OK
+    web.require_datasette()  # before touching the archive: the install hint is the first thing to fix
+    # Opening it once upgrades an older archive's schema, so the views the metadata names exist.
+    with open_archive(args) as archive:
+        path = archive.path
+    options = web.ServeOptions(host=args.host, port=args.port, open_browser=args.open,
+                               log_level="warning" if args.quiet else "info")
+    render.note(f"serving {path} read-only at {options.url} (Ctrl-C to stop)")
+    web.serve(path, options)
+    return EXIT_OK

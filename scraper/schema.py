@@ -17,6 +17,7 @@ cannot both try to create it. Never edit a step that has shipped; add one.
     m005_frontier             frontier (the crawl's queue of URLs, see frontier.py)
     m006_deferred_fts         fts_pending: articles_fts is filled once per commit,
                               not per ingest (see index_pending)
+    m007_article_list         article_list view (one row per article for browsing, e.g. in Datasette)
 
 Column order is deliberate: SQLite walks a row's overflow pages to reach any
 column stored after a long value, so the small, often-read columns come
@@ -405,6 +406,26 @@ def index_pending(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO articles_fts (rowid, title, body)"
                  " SELECT a.id, a.title, a.body FROM fts_pending p JOIN articles a ON a.id = p.id")
     conn.execute("DELETE FROM fts_pending")
+
+
+# For people browsing the archive (Datasette's facets and search work on views
+# too): the day in Seoul, whatever offset published_at carries - SQLite's
+# date() turns an offset time into UTC, and +9 hours brings it to KST - and
+# the reporters as a JSON array, so each name counts on its own in a facet.
+# No body text: in a browser's table, Korean breaks between any two letters,
+# so a long cell squeezes the title column into a tall one-letter-wide strip.
+_ARTICLE_LIST = """CREATE VIEW article_list AS
+SELECT a.id, a.published_at, date(a.published_at, '+9 hours') AS published_day, a.section, a.title,
+    (SELECT json_group_array(name) FROM (SELECT r.name FROM reporters r WHERE r.article = a.id
+                                         ORDER BY r.position)) AS reporters,
+    (SELECT count(*) FROM versions v WHERE v.article = a.id) AS versions,
+    a.duplicate_of, a.near_duplicate_of, a.canonical_url
+FROM articles a"""
+
+
+@MIGRATIONS(name="m007_article_list")
+def m007_article_list(db: Database) -> None:
+    db.execute(_ARTICLE_LIST)
 
 
 def connect(path: Path, *, busy_timeout_s: float) -> Database:

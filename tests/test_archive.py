@@ -170,7 +170,8 @@ def test_open_sets_wal_foreign_keys_and_busy_timeout(path: Path) -> None:
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 12500
     names = [r[0] for r in rows(path, "SELECT name FROM _sqlite_migrations ORDER BY id")]
     assert names == ["m001_initial", "m002_near_duplicate_index", "m003_runs", "m004_fetch_lookup",
-                     "m005_frontier", "m006_deferred_fts"]
+                     "m005_frontier", "m006_deferred_fts",
+                     "m007_article_list"]
 
 
 # -- ingest and dedup ----------------------------------------------------------
@@ -417,13 +418,14 @@ def test_an_archive_from_the_first_schema_upgrades_in_place(path: Path) -> None:
     fingerprint = sh.simhash(sh.features_text(article.title, article.body))
     db.execute(
         "INSERT INTO articles (id, canonical_url, site, article_id, content_hash, simhash, first_seen,"
-        " last_seen, title, body, images) VALUES (7, ?, 'kbs', '8000001', ?, ?, '2023-01-01T00:00:00+00:00',"
-        " '2023-01-02T00:00:00+00:00', ?, ?, '[]')",
-        (URL, article.content_hash, sh.to_signed(fingerprint), article.title, article.body))
+        " last_seen, published_at, title, body, images) VALUES (7, ?, 'kbs', '8000001', ?, ?,"
+        " '2023-01-01T00:00:00+00:00', '2023-01-02T00:00:00+00:00', ?, ?, ?, '[]')",
+        (URL, article.content_hash, sh.to_signed(fingerprint), article.published_at, article.title, article.body))
     db.execute("INSERT INTO versions (article, content_hash, seen_at, changed, article_json)"
                " VALUES (7, ?, '2023-01-01T00:00:00+00:00', '[]', ?)",
                (article.content_hash, json.dumps(article.to_dict(), ensure_ascii=False)))
     db.execute("INSERT INTO urls VALUES (?, 7, 'canonical', '2023-01-01T00:00:00+00:00')", (URL,))
+    db.execute("INSERT INTO reporters (article, position, name) VALUES (7, 0, '김민지'), (7, 1, '이준호')")
     assert not db.table("simhash_keys").exists() and not db.table("runs").exists()
     db.close()
 
@@ -435,11 +437,22 @@ def test_an_archive_from_the_first_schema_upgrades_in_place(path: Path) -> None:
         assert archive.ingest(edited, url=edited.url or "").near_duplicate_of == 7
         assert archive.stats().runs == ()
     assert count(path, "simhash_keys", "article = 7") == 28
-    assert len(rows(path, "SELECT * FROM _sqlite_migrations")) == 6
+    assert len(rows(path, "SELECT * FROM _sqlite_migrations")) == 7
     with Archive.open(path) as archive:  # indexed by the first schema's trigger, then by the deferred one
         assert {h.url for h in archive.search("성남시")} == {URL, edited.url}
     assert count(path, "fts_pending") == 0
     assert rows(path, "SELECT name FROM sqlite_master WHERE name = 'fetches_url'") == [("fetches_url",)]
+    assert rows(path, "SELECT published_day, reporters, versions FROM article_list WHERE id = 7") == [
+        ("2024-03-01", '["김민지","이준호"]', 1)]
+
+
+def test_article_list_dates_each_article_by_its_day_in_seoul(archive: Archive, path: Path) -> None:
+    # 23:30 UTC on 29 Feb is 08:30 on 1 March in Seoul; a +09:00 stamp is already Seoul's own day
+    for n, published in enumerate(("2024-02-29T23:30:00+00:00", "2024-03-01T00:10:00+09:00", None)):
+        story = make_article(article_id=f"800002{n}", body=f"{n}번째 기사입니다.", published_at=published)
+        archive.ingest(story, url=story.url or "")
+    assert rows(path, "SELECT published_day, reporters FROM article_list ORDER BY id") == [
+        ("2024-03-01", '["김민지","이준호"]'), ("2024-03-01", '["김민지","이준호"]'), (None, '["김민지","이준호"]')]
 
 
 # -- search --------------------------------------------------------------------
