@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     xp.add_argument("--until", help="published before (YYYY-MM-DD)")
     xp.add_argument("-o", "--output", help="file to write (default: stdout)")
     xp.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    xp.add_argument("--bom", action="store_true",
+                    help="start a CSV with a UTF-8 byte-order mark, so Excel shows Korean right")
 
     st = _add(subs, "stats", "counts: articles, versions, duplicates, per section and day, recent runs")
     st.add_argument("--days", type=_positive, default=14, help="publication days to list")

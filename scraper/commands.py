@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import IO
 
 from . import render, warc, web
 from .archive import Archive
@@ -179,13 +180,21 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.bom and args.format != "csv":
+        raise InputError("--bom is for CSV: a byte-order mark would break the first JSON line")
     with open_archive(args) as archive:
         if args.output in (None, "-"):
-            count = archive.export(sys.stdout, fmt=args.format, since=args.since, until=args.until)
+            count = _export(archive, sys.stdout, args)
         else:
             count = _export_to_file(archive, Path(args.output), args)
     render.note(f"exported {count} articles")
     return EXIT_OK
+
+
+def _export(archive: Archive, fh: IO[str], args: argparse.Namespace) -> int:
+    if args.bom:
+        fh.write("\ufeff")
+    return archive.export(fh, fmt=args.format, since=args.since, until=args.until)
 
 
 def _export_to_file(archive: Archive, path: Path, args: argparse.Namespace) -> int:
@@ -194,7 +203,7 @@ def _export_to_file(archive: Archive, path: Path, args: argparse.Namespace) -> i
     partial = path.with_name(path.name + ".partial")
     try:
         with partial.open("w", encoding="utf-8", newline="") as fh:
-            count = archive.export(fh, fmt=args.format, since=args.since, until=args.until)
+            count = _export(archive, fh, args)
         partial.replace(path)  # readers never see a half-written export
     except OSError as e:
         with suppress(OSError):  # the folder may not exist or be a file: then there is nothing to remove

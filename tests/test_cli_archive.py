@@ -85,6 +85,18 @@ def test_export_csv_and_jsonl(db: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert [json.loads(line)["schema_version"] for line in lines] == [1, 1, 1]
 
 
+def test_export_csv_with_a_byte_order_mark_for_excel(db: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "excel.csv"
+    assert main(["export", "--db", str(db), "--format", "csv", "--bom", "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfarchive_id,canonical_url,")
+    with out.open(encoding="utf-8-sig", newline="") as fh:
+        assert len(list(csv.DictReader(fh))) == 3
+    capsys.readouterr()
+    assert main(["export", "--db", str(db), "--format", "jsonl", "--bom"]) == 1
+    assert capsys.readouterr().err.startswith("Error: --bom is for CSV")
+
+
 def test_export_to_an_unwritable_place_is_a_clear_error(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "--db", str(db), "-o", "/proc/no/such/dir/out.jsonl"]) == 1
     assert capsys.readouterr().err.startswith("Error: cannot write")
