@@ -79,6 +79,10 @@ class ArchiveThread:
     async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self._grouped, partial(fn, *args, **kwargs))
 
+    async def commit(self) -> None:
+        """Commit the open group now, if there is one."""
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._commit)
+
     async def commit_if_due(self) -> None:
         """Commit an open group that is old enough (a crawl calls this while it waits on the network)."""
         await self.call(lambda: None)

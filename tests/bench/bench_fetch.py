@@ -11,8 +11,10 @@ and the figures would measure contention. Politeness is off
 ``--concurrency`` tasks share one Fetcher.
 
 Prints pages/s, client CPU ms per page (``time.process_time``), server CPU ms
-per page (from /proc, Linux only) and the target. Archiving runs when ``scraper.archive`` offers ``Archive.open(path)``
-and ``ingest(article, url=..., raw=...)``; otherwise those rows are skipped.
+per page (from /proc, Linux only) and the target. The archive stage stores
+pages the way ``scraper crawl`` does: ``pipeline.store_page`` on the archive's
+own thread, with the crawl's group commit (``[crawl] commit_every_s``); the
+last group's commit is inside the timed run.
 """
 
 from __future__ import annotations
@@ -29,14 +31,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from scraper.config import load_sites  # noqa: E402
+from scraper.archive import Archive, FetchRecord  # noqa: E402
+from scraper.config import load_settings, load_sites  # noqa: E402
 from scraper.extract import extract_raw  # noqa: E402
 from scraper.fetch import Fetcher, FetchOptions, FetchResult  # noqa: E402
+from scraper.pipeline import ArchiveThread, store_page  # noqa: E402
 from tests.server import LocalServer, Route  # noqa: E402
 
 TARGET_PAGES_PER_S = 300  # the full pipeline, on the 2-core machine this project is developed on
@@ -113,8 +116,9 @@ class Stage:
         return self.pages / self.wall_s
 
 
-async def crawl(urls: list[str], concurrency: int, handle: Handle) -> tuple[int, float, float]:
-    """Fetch ``urls`` with ``concurrency`` tasks, handing each result to ``handle``.
+async def crawl(urls: list[str], concurrency: int, handle: Handle,
+                finish: Callable[[], Awaitable[None]] | None = None) -> tuple[int, float, float]:
+    """Fetch ``urls`` with ``concurrency`` tasks, handing each result to ``handle``, then ``finish()``.
 
     Returns (failures, wall seconds, CPU seconds), timed once the client exists.
     """
@@ -135,22 +139,22 @@ async def crawl(urls: list[str], concurrency: int, handle: Handle) -> tuple[int,
     async with Fetcher(options=options) as fetcher:
         wall, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker(fetcher) for _ in range(concurrency)))
+        if finish is not None:
+            await finish()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return failures, wall, cpu
 
 
 class Pipeline:
-    """The handlers of each stage, sharing one archive."""
+    """The handlers of each stage; the last one stores into a real archive."""
 
-    def __init__(self, archive: Any | None) -> None:
+    def __init__(self, db: ArchiveThread) -> None:
         self.sites = load_sites()
-        self.archive = archive
+        self.db = db
 
-    def stages(self) -> list[tuple[str, Handle]]:
-        chosen: list[tuple[str, Handle]] = [("fetch", self.nothing), ("fetch+extract", self.extract)]
-        if self.archive is not None:
-            chosen.append(("fetch+extract+archive", self.store))
-        return chosen
+    def stages(self) -> list[tuple[str, Handle, Callable[[], Awaitable[None]] | None]]:
+        return [("fetch", self.nothing, None), ("fetch+extract", self.extract, None),
+                ("fetch+extract+archive", self.store, self.db.commit)]
 
     async def nothing(self, result: FetchResult) -> None:
         pass
@@ -159,45 +163,36 @@ class Pipeline:
         extract_raw(result.to_raw_page(), sites=self.sites)
 
     async def store(self, result: FetchResult) -> None:
-        article = extract_raw(result.to_raw_page(), sites=self.sites)
-        assert self.archive is not None
-        self.archive.ingest(article, url=result.final_url, raw=result.content, content_type=result.content_type)
+        fetch = FetchRecord(url=result.url, status=result.status, n_bytes=len(result.content),
+                            elapsed_s=result.elapsed_s, etag=result.etag, last_modified=result.last_modified)
+        outcome = await store_page(result.final_url, result.to_raw_page(), fetch, db=self.db, sites=self.sites,
+                                   site="auto")
+        if not outcome.ok:  # the copies share their text, so many are stored as near duplicates
+            raise RuntimeError(f"not stored: {outcome.reason} ({outcome.detail})")
 
 
 def measure(base: str, server_pid: int, args: argparse.Namespace, pipeline: Pipeline) -> list[Stage]:
     results = []
-    for index, (name, handle) in enumerate(pipeline.stages()):
+    for index, (name, handle, finish) in enumerate(pipeline.stages()):
         first = 10_000_000 * (index + 1)  # fresh article ids per stage, so the archive sees new articles
         warm = [f"{base}/news/view.do?ncd={first - 1 - n}" for n in range(min(200, args.pages))]
-        asyncio.run(crawl(warm, args.concurrency, handle))
+        asyncio.run(crawl(warm, args.concurrency, handle, finish))
         urls = [f"{base}/news/view.do?ncd={first + n}" for n in range(args.pages)]
         server_before = cpu_s(server_pid)
-        failures, wall, client = asyncio.run(crawl(urls, args.concurrency, handle))
+        failures, wall, client = asyncio.run(crawl(urls, args.concurrency, handle, finish))
         server_after = cpu_s(server_pid)
         server = server_after - server_before if server_after is not None and server_before is not None else None
         results.append(Stage(name, len(urls), wall, client, server, failures))
     return results
 
 
-def open_archive(folder: Path) -> Any | None:
-    try:
-        from scraper.archive import Archive
-    except ImportError:
-        return None
-    if not hasattr(Archive, "open") or not hasattr(Archive, "ingest"):
-        return None
-    return Archive.open(folder / "bench.db")
-
-
-def report(results: list[Stage], args: argparse.Namespace, archived: bool) -> None:
+def report(results: list[Stage], args: argparse.Namespace) -> None:
     print(f"{args.pages} pages per stage from {len(FIXTURES)} fixture pages, {args.concurrency} concurrent tasks, "
           f"{os.cpu_count()} CPUs, server in its own process")
     print(f"{'stage':<24}{'pages/s':>9}{'client CPU ms/page':>20}{'server CPU ms/page':>20}{'failures':>10}")
     for s in results:
         server = f"{1000 * s.server_cpu_s / s.pages:.2f}" if s.server_cpu_s is not None else "n/a"
         print(f"{s.name:<24}{s.rate:>9.0f}{1000 * s.client_cpu_s / s.pages:>20.2f}{server:>20}{s.failures:>10}")
-    if not archived:
-        print("note: scraper.archive has no Archive.open/ingest yet; the archive stages were skipped")
     if importlib.util.find_spec("sniffio") is None:
         print("note: sniffio is not installed, so httpcore retries a failed `import sniffio` on every lock it makes "
               "(encode/httpcore#1103); installing it cuts client CPU per fetch")
@@ -218,13 +213,11 @@ def main() -> int:
     try:
         base = parent.recv()
         with tempfile.TemporaryDirectory() as folder:
-            archive = open_archive(Path(folder))
-            try:
-                results = measure(base, server.pid or 0, args, Pipeline(archive))
-            finally:
-                if archive is not None:
-                    archive.close()
-        report(results, args, archive is not None)
+            settings = load_settings()
+            with Archive.open(Path(folder) / "bench.db") as archive, \
+                    ArchiveThread(archive, group_s=settings.crawl.commit_every_s) as db:
+                results = measure(base, server.pid or 0, args, Pipeline(db))
+        report(results, args)
     finally:
         parent.send("stop")
         server.join(timeout=5)
