@@ -227,27 +227,11 @@ class Archive:
     @contextmanager
     def _write(self, action: str) -> Iterator[sqlite3.Connection]:
         """One transaction (a savepoint inside ``batch()``): all of it is written or none."""
-        # IMMEDIATE takes the write lock up front. A deferred transaction that
-        # reads first gets SQLITE_BUSY at its first write when another writer
-        # got in between, and then busy_timeout does not help.
-        begin, end, undo = (("SAVEPOINT ingest", "RELEASE ingest", "ROLLBACK TO ingest") if self._batch_depth
-                            else ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"))
         if self._batch_depth and not self._conn.in_transaction:
             # a savepoint would start (and its release commit) a transaction of its own
             raise ArchiveError(f"could not {action}: {_BATCH_LOST}")
-        with self._errors(action):
-            self._conn.execute(begin)
-            try:
-                yield self._conn
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute(undo)
-                    if self._batch_depth:
-                        self._conn.execute(end)
-                raise
-            if not self._batch_depth:
-                schema.index_pending(self._conn)
-            self._conn.execute(end)
+        with self._errors(action), schema.transaction(self._conn, "ingest") as conn:
+            yield conn
 
     @contextmanager
     def batch(self) -> Iterator[Archive]:

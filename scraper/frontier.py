@@ -15,6 +15,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from .errors import ArchiveError
+from .schema import transaction
 
 #: Fetch failures before a URL stops being retried by later runs.
 MAX_ATTEMPTS = 5
@@ -71,18 +72,9 @@ def _write(conn: sqlite3.Connection, sql: str, params: tuple[object, ...] | list
            many: bool = False, action: str) -> int:
     """One statement, all or nothing: its own transaction, or a savepoint inside an
     open one (the crawl's group commit, see pipeline.ArchiveThread)."""
-    begin, end, undo = (("SAVEPOINT frontier", "RELEASE frontier", "ROLLBACK TO frontier") if conn.in_transaction
-                        else ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"))
     try:
-        conn.execute(begin)
-        try:
+        with transaction(conn, "frontier"):
             cursor = conn.executemany(sql, params) if many else conn.execute(sql, params)  # type: ignore[arg-type]
-        except BaseException:
-            conn.execute(undo)
-            if begin.startswith("SAVEPOINT"):
-                conn.execute(end)
-            raise
-        conn.execute(end)
     except sqlite3.Error as e:
         raise ArchiveError(f"could not {action}: {e}") from e
     return int(cursor.lastrowid or 0) if not many else cursor.rowcount

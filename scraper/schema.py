@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -401,8 +403,34 @@ def m006_deferred_fts(db: Database) -> None:
         db.execute(statement)
 
 
+@contextmanager
+def transaction(conn: sqlite3.Connection, name: str) -> Iterator[sqlite3.Connection]:
+    """All or nothing: a transaction of its own, or a savepoint ``name`` inside one already open.
+
+    IMMEDIATE takes the write lock up front: a deferred transaction that reads
+    first gets SQLITE_BUSY at its first write when another writer got in
+    between, and then busy_timeout does not help. A transaction of its own
+    indexes what it wrote for search before it commits.
+    """
+    nested = conn.in_transaction
+    conn.execute(f"SAVEPOINT {name}" if nested else "BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:  # SQLite may have rolled it all back itself (a full disk)
+            conn.execute(f"ROLLBACK TO {name}" if nested else "ROLLBACK")
+            if nested:
+                conn.execute(f"RELEASE {name}")
+        raise
+    if not nested:
+        index_pending(conn)
+    conn.execute(f"RELEASE {name}" if nested else "COMMIT")
+
+
 def index_pending(conn: sqlite3.Connection) -> None:
     """Index the articles written in this transaction; call it right before COMMIT."""
+    if conn.execute("SELECT 1 FROM fts_pending LIMIT 1").fetchone() is None:
+        return  # "DELETE FROM" an empty table still rewrites its root page
     conn.execute("INSERT INTO articles_fts (rowid, title, body)"
                  " SELECT a.id, a.title, a.body FROM fts_pending p JOIN articles a ON a.id = p.id")
     conn.execute("DELETE FROM fts_pending")
