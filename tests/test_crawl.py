@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -64,7 +64,9 @@ def test_first_run_archives_everything_and_the_second_only_what_is_new(settings:
 
 def test_an_edited_article_becomes_a_version(settings: Settings, site: FakeKbs) -> None:
     crawl(settings, site)
-    site.edit(7800003, lastmod="2026-11-29T08:00:00+09:00")  # newer than our copy
+    # newer than our copy (fetched a moment ago), whatever the date the tests run on
+    later = (datetime.now(UTC) + timedelta(hours=1)).astimezone(timezone(timedelta(hours=9)))
+    site.edit(7800003, lastmod=later.isoformat(timespec="seconds"))
     result = crawl(settings, site)
     assert result.counts == {"updated": 1}  # type: ignore[attr-defined]
     versions = rows(settings, "SELECT count(*) FROM versions v JOIN articles a ON a.id = v.article"
