@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -72,6 +72,22 @@ class SiteProfile:
     fields: FieldSources
     reporters: ReporterSources
     related: tuple[RelatedSource, ...] = ()
+    #: the site's page layouts, each with the profile that reads it; this profile
+    #: itself tries every layout's selectors (for a page that matches none)
+    layouts: tuple[Layout, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """One of a site's page designs: a page matching ``detect`` is read with ``profile``."""
+
+    name: str
+    detect: str
+    profile: SiteProfile
+
+
+#: In a field's source list, where the page's layout puts its own sources.
+LAYOUT_SLOT = "layout:"
 
 
 def _build(cls: type[T], data: Any, where: str) -> T:
@@ -134,16 +150,76 @@ def parse_site(data: dict[str, Any], where: str) -> SiteProfile:
     related = tuple(
         _build(RelatedSource, r, f"{where}: [[related]] #{i + 1}") for i, r in enumerate(related_raw)
     )
+    _check_kinds(related, where)
+    layouts_raw = data.pop("layouts", {})
+    top = _build(_SiteTop, data, where)
+    site = SiteProfile(
+        name=top.name, hosts=top.hosts, utc_offset=top.utc_offset, signatures=top.signatures,
+        min_signatures=top.min_signatures, related=related, **built,
+    )
+    if not isinstance(layouts_raw, dict):
+        raise ConfigError(f"{where}: [layouts] must be a table of layouts")
+    own = [_parse_layout(name, raw, site, f"{where}: [layouts.{name}]") for name, raw in layouts_raw.items()]
+    # A page that matches no layout (a redesign nobody has described yet) is
+    # tried with every layout's sources, in the order the file lists them.
+    merged = _with_layouts(site, [(fields_, rel) for _, _, fields_, rel in own])
+    return replace(merged, layouts=tuple(
+        Layout(name, detect, _with_layouts(site, [(fields_, rel)])) for name, detect, fields_, rel in own))
+
+
+_LayoutSources = dict[str, tuple[str, ...]]
+
+
+def _parse_layout(name: str, raw: Any, site: SiteProfile, where: str
+                  ) -> tuple[str, str, _LayoutSources, tuple[RelatedSource, ...]]:
+    """(name, detect selector, field -> sources, related sources) of one [layouts.NAME] table."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a table")
+    raw = dict(raw)
+    detect = raw.pop("detect", None)
+    if not isinstance(detect, str) or not detect.strip():
+        raise ConfigError(f"{where}: missing key 'detect' (a CSS selector only this layout's pages match)")
+    related_raw = raw.pop("related", [])
+    if not isinstance(related_raw, list):
+        raise ConfigError(f"{where}: related must be an array of tables")
+    related = tuple(_build(RelatedSource, r, f"{where} related #{i + 1}") for i, r in enumerate(related_raw))
+    _check_kinds(related, where)
+    sources: _LayoutSources = {}
+    for key, value in raw.items():
+        slots = getattr(site.fields, key, None) if key in _SLOTTED_FIELDS else None
+        if slots is None:
+            raise ConfigError(f"{where}: unknown key {key!r}")
+        if LAYOUT_SLOT not in slots:
+            raise ConfigError(f"{where}: {key}: the site's [fields] {key} has no {LAYOUT_SLOT!r} entry to put "
+                              "these sources in")
+        sources[key] = _convert(value, "tuple[str, ...]", f"{where}.{key}")
+    return name, detect, sources, related
+
+
+def _with_layouts(site: SiteProfile, layouts: list[tuple[_LayoutSources, tuple[RelatedSource, ...]]]
+                  ) -> SiteProfile:
+    """``site`` with each "layout:" slot filled by ``layouts``' sources for that field, in order."""
+    filled = {}
+    for key in _SLOTTED_FIELDS:
+        sources: tuple[str, ...] = getattr(site.fields, key)
+        if LAYOUT_SLOT in sources:
+            at = sources.index(LAYOUT_SLOT)
+            own = tuple(s for fields_, _ in layouts for s in fields_.get(key, ()))
+            filled[key] = sources[:at] + own + tuple(s for s in sources[at + 1:] if s != LAYOUT_SLOT)
+    related = tuple(r for _, rel in layouts for r in rel) + site.related
+    return replace(site, fields=replace(site.fields, **filled), related=related)
+
+
+def _check_kinds(related: tuple[RelatedSource, ...], where: str) -> None:
     from .models import RELATED_KINDS
 
     for r in related:
         if r.kind not in RELATED_KINDS:
             raise ConfigError(f"{where}: related kind {r.kind!r} is not one of {', '.join(RELATED_KINDS)}")
-    top = _build(_SiteTop, data, where)
-    return SiteProfile(
-        name=top.name, hosts=top.hosts, utc_offset=top.utc_offset, signatures=top.signatures,
-        min_signatures=top.min_signatures, related=related, **built,
-    )
+
+
+#: The [fields] lists a layout may add to (the others are not lists of sources).
+_SLOTTED_FIELDS = ("title", "section", "dates", "body", "body_drop", "tipline", "copyright", "images")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,46 @@ def test_bundled_profiles_load() -> None:
     sites = load_sites()
     assert {"kbs", "generic"} <= set(sites)
     assert sites["kbs"].urls.canonical.startswith("https://news.kbs.co.kr/")
-    assert [r.kind for r in sites["kbs"].related] == ["prev", "next", "pick", "hot", "headline"]
+    kinds = ["prev", "next", "pick", "hot", "headline"]
+    assert [layout.name for layout in sites["kbs"].layouts] == ["2025", "2023"]
+    for layout in sites["kbs"].layouts:
+        assert [r.kind for r in layout.profile.related] == kinds
+    assert [r.kind for r in sites["kbs"].related] == kinds + kinds  # no layout detected: both layouts' links
+
+
+KBS = (Path(__file__).parent.parent / "config" / "sites" / "kbs.toml").read_text()
+
+
+def test_layout_sources_fill_the_slot_and_only_their_own_layout_has_them() -> None:
+    kbs = load_sites()["kbs"]
+    by_name = {layout.name: layout.profile for layout in kbs.layouts}
+    assert by_name["2023"].fields.title[0] == "div.landing-caption h5.tit-s"
+    assert "h4.headline-title" not in by_name["2023"].fields.title
+    assert by_name["2025"].fields.dates == ("#mailHtmlContents li.time li", "div.dates em", "jsonld:")
+    # a page of neither layout is tried with both, 2025 first, and no slot is left behind
+    assert kbs.fields.title[:2] == ("h4.headline-title", "div.landing-caption h5.tit-s")
+    assert all("layout:" not in getattr(kbs.fields, f) for f in ("title", "section", "dates", "copyright", "images"))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('detect = "div.landing-caption"\n', "", r"kbs\.toml.*layouts\.2023.*missing key 'detect'"),
+        ('detect = "div.landing-caption"', 'detect = "div.landing-caption"\ncolour = ["x"]',
+         r"layouts\.2023.*unknown key 'colour'"),
+        ('section = [\n    "layout:",\n', "section = [\n", r"layouts\.2025.*section.*no 'layout:' entry"),
+        ('{ kind = "prev", links = "#prevNewsDiv a"', '{ kind = "previous", links = "#prevNewsDiv a"',
+         r"layouts\.2023.*related kind 'previous'"),
+        ('title = ["h4.headline-title"]', 'title = "h4.headline-title"',
+         r"layouts\.2025\]\.title: expected a list of strings"),
+    ],
+)
+def test_bad_layouts_name_file_and_key(tmp_path: Path, old: str, new: str, message: str) -> None:
+    assert old in KBS
+    (tmp_path / "generic.toml").write_text(GENERIC)
+    (tmp_path / "kbs.toml").write_text(KBS.replace(old, new, 1))
+    with pytest.raises(ConfigError, match=message):
+        load_sites(tmp_path)
 
 
 def test_unknown_key_names_file_and_key(tmp_path: Path) -> None:

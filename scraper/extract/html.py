@@ -69,6 +69,7 @@ def extract_html(
     tree = tree if tree is not None else LexborHTMLParser(html)
     for selector in profile.fields.page_drop:
         decompose_all(tree.css(selector))
+    profile = _layout(profile, tree)
     page = Page(html, tree, jsonld_article(tree), profile, url or profile.urls.base or None)
     canonical_url, article_id = _identity(page, url)
     if canonical_url:
@@ -89,6 +90,14 @@ def extract_html(
         copyright=copyright,
         tipline=tipline, related=_related(page),
     )
+
+
+def _layout(profile: SiteProfile, tree: LexborHTMLParser) -> SiteProfile:
+    """The profile for the page's own layout, or ``profile`` (every layout's sources) when none matches."""
+    for layout in profile.layouts:
+        if tree.css_first(layout.detect) is not None:
+            return layout.profile
+    return profile
 
 
 def _identity(page: Page, url: str | None) -> tuple[str | None, str | None]:
