@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -29,19 +32,58 @@ TARGET_PAGES_PER_S = 200
 TARGET_RSS_MB = 200
 
 
-def serve(count: int, conn: Connection) -> None:
-    from tests.kbs_site import FakeKbs
+def serve(count: int, conn: Connection, slow: bool) -> None:
+    """Child process: the fake KBS site of the crawl tests, its pages rendered up front for the fast server."""
+    from tests.bench.fast_server import FastServer
+    from tests.kbs_site import FakeKbs, render
     from tests.server import LocalServer
 
-    with LocalServer() as server:
-        site = FakeKbs(server, count=count)
+    if slow:
+        with LocalServer() as server:
+            conn.send(FakeKbs(server, count=count).sitemap_url)
+            conn.recv()  # block until the parent is done
+        return
+    with FastServer() as fast:
+        site = FakeKbs(cast(LocalServer, _Stub(fast.base)), count=count)
+        for article in site.articles.values():
+            fast.add(f"/news/view.do?ncd={article.ncd}", render(article).encode(), "text/html; charset=UTF-8",
+                     etag=f'"{article.ncd}-{article.version}"')
+        sitemap = site._sitemap({}, {})
+        fast.add("/sitemap/recentNewsList.xml", sitemap.body, sitemap.content_type or "application/xml")
         conn.send(site.sitemap_url)
-        conn.recv()  # block until the parent is done
+        conn.recv()
 
 
-def crawl_once(count: int, folder: Path) -> tuple[float, float, str]:
+class _Stub:
+    """What FakeKbs asks of a server when it only renders: a base URL and a handler table."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.handlers: dict[str, object] = {}
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU of a running process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Crawl:
+    seconds: float
+    rss_mb: float
+    #: CPU seconds of the crawl command and of the server, during the crawl
+    crawl_cpu_s: float
+    server_cpu_s: float
+    summary: str
+
+
+def crawl_once(count: int, folder: Path, slow: bool) -> Crawl:
     parent, child = multiprocessing.get_context("spawn").Pipe()
-    server = multiprocessing.get_context("spawn").Process(target=serve, args=(count, child), daemon=True)
+    server = multiprocessing.get_context("spawn").Process(target=serve, args=(count, child, slow), daemon=True)
     server.start()
     sitemap = parent.recv()
     config = folder / "crawl.toml"
@@ -50,29 +92,39 @@ def crawl_once(count: int, folder: Path) -> tuple[float, float, str]:
                       .replace("concurrency = 4", "concurrency = 8"))
     args = [sys.executable, "-m", "scraper", "crawl", "--config", str(config), "--db", str(folder / "a.db"),
             "--sitemap", sitemap, "--impolite"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert server.pid is not None
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_before = cpu_s(server.pid)
     start = time.perf_counter()
     done = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
     elapsed = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    server_cpu = cpu_s(server.pid) - server_before
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     parent.send("stop")
     server.join(timeout=10)
     if done.returncode != 0:
         raise SystemExit(f"crawl failed ({done.returncode}): {done.stderr[-2000:]}")
     # ru_maxrss of children is the largest child so far; sizes run in increasing order
-    return elapsed, max(peak_kb, before) / 1024, done.stdout.strip()
+    crawl_cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return Crawl(elapsed, max(after.ru_maxrss, before.ru_maxrss) / 1024, crawl_cpu, server_cpu, done.stdout.strip())
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated page counts, ascending")
+    parser.add_argument("--slow-server", action="store_true",
+                        help="serve with the tests' http.server-based server instead of the minimal one")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    print(f"{'pages':>7} {'seconds':>8} {'pages/s':>8} {'peak RSS MB':>12}  summary")
+    print(f"server: {'tests/server.py (http.server)' if args.slow_server else 'tests/bench/fast_server.py'}, "
+          f"{os.cpu_count()} CPUs")
+    print(f"{'pages':>7} {'seconds':>8} {'pages/s':>8} {'peak RSS MB':>12} {'crawl CPU ms/page':>18} "
+          f"{'server CPU ms/page':>19}  summary")
     for count in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            elapsed, rss_mb, summary = crawl_once(count, Path(tmp))
-        print(f"{count:>7} {elapsed:>8.1f} {count / elapsed:>8.0f} {rss_mb:>12.0f}  {summary}")
+            c = crawl_once(count, Path(tmp), args.slow_server)
+        print(f"{count:>7} {c.seconds:>8.1f} {count / c.seconds:>8.0f} {c.rss_mb:>12.0f} "
+              f"{1000 * c.crawl_cpu_s / count:>18.2f} {1000 * c.server_cpu_s / count:>19.2f}  {c.summary}")
     print(f"targets: >= {TARGET_PAGES_PER_S} pages/s; peak RSS < {TARGET_RSS_MB} MB and flat from "
           f"{sizes[0]:,} to {sizes[-1]:,} pages (rates include start-up and discovery)")
     return 0
