@@ -277,6 +277,7 @@ class CrawlSettings:
     failure_threshold: float = 0.2
     concurrency: int = 4
     commit_every_s: float = 0.5
+    processes: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +337,8 @@ def load_settings(path: Path | None = None) -> Settings:
                           "failure_threshold between 0 and 1")
     if not 0 <= crawl.commit_every_s <= 60:
         raise ConfigError(f"{where}: [crawl] commit_every_s must be between 0 and 60 seconds")
+    if not 1 <= crawl.processes <= 64:
+        raise ConfigError(f"{where}: [crawl] processes must be between 1 and 64")
     if not 0 <= archive.near_duplicate_max_distance <= 64:
         raise ConfigError(f"{where}: [archive] near_duplicate_max_distance must be between 0 and 64")
     return Settings(archive_path=Path(archive.path), busy_timeout_s=archive.busy_timeout_s,

@@ -3,7 +3,8 @@
     run(settings, options)           lock, open the archive, crawl, record the run
       discover()                     sitemaps (and the list API) -> candidate URLs
       plan()                         which candidates need a fetch, into the frontier
-      work()                         frontier URLs through pipeline.fetch_and_store
+      work()                         frontier URLs: pipeline.fetch_page (here or in processes.py's
+                                     fetch processes), then pipeline.store_fetched
 
 The result is a ``RunResult`` (counts, failures, status), never an exception
 for a page that failed: cron needs partial success reported.
@@ -18,9 +19,10 @@ import logging
 import signal
 import zlib
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from functools import partial
 from pathlib import Path
 
 from . import urls, warc
@@ -31,7 +33,8 @@ from .errors import InputError, ScraperError
 from .fetch import FEED_TYPES, Fetcher, FetchOptions, Recorder
 from .frontier import Frontier, close_dead_runs, finish_run, start_run
 from .lock import RunLock
-from .pipeline import ArchiveThread, PageOutcome, fetch_and_store
+from .pipeline import ArchiveThread, Fetched, PageOutcome, fetch_page, store_fetched
+from .processes import FetchProcesses
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,7 @@ class _Run:
     now: Callable[[], datetime]
     stop: asyncio.Event
     on_page: Callable[[PageOutcome], None] | None = None
+    recorder: Recorder | None = None
     errors: list[str] = field(default_factory=list)
 
     def stamp(self) -> str:
@@ -121,7 +125,7 @@ async def _crawl(settings: Settings, options: CrawlOptions, *, archive: Archive,
     stop = asyncio.Event()
     _catch_signals(stop)
     async with Fetcher(options=_fetch_options(settings, options), recorder=recorder) as fetcher:
-        state = _Run(settings, options, archive, fetcher, sites, now, stop, on_page)
+        state = _Run(settings, options, archive, fetcher, sites, now, stop, on_page, recorder)
         started = state.stamp()
         found = await discover(state)
         planned = plan(state, found)
@@ -311,6 +315,24 @@ def _within(stamp: str | None, window: timedelta, now: datetime) -> bool:
 
 # -- fetching -------------------------------------------------------------------
 
+#: fetch + extract one URL, given its validators: in this process or in fetch processes
+PageFetch = Callable[..., Awaitable[Fetched]]
+
+
+@contextlib.asynccontextmanager
+async def _page_fetch(state: _Run, pages: int) -> AsyncIterator[PageFetch]:
+    processes = state.settings.crawl.processes
+    if processes > 1 and pages > 1 and state.options.impolite:
+        async with FetchProcesses(processes, options=_fetch_options(state.settings, state.options),
+                                  sites=state.sites, recorder=state.recorder) as workers:
+            yield workers.fetch_page
+        return
+    if processes > 1 and pages > 1:
+        log.info("[crawl] processes = %d applies to --impolite crawls only: this one is paced by the site",
+                 processes)
+    yield partial(fetch_page, fetcher=state.fetcher, sites=state.sites)
+
+
 
 async def work(state: _Run, frontier: Frontier, batch: list[str]) -> list[PageOutcome]:
     """Fetch ``batch`` with a few workers; stop taking URLs once a stop was asked for."""
@@ -319,13 +341,14 @@ async def work(state: _Run, frontier: Frontier, batch: list[str]) -> list[PageOu
         queue.put_nowait(url)
     outcomes: list[PageOutcome] = []
 
-    async def worker(db: ArchiveThread) -> None:
+    async def worker(db: ArchiveThread, fetch: PageFetch) -> None:
         while not state.stop.is_set():
             try:
                 url = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            outcome = await fetch_and_store(url, fetcher=state.fetcher, db=db, sites=state.sites)
+            etag, last_modified = await db.call(db.archive.conditional_headers, url)
+            outcome = await store_fetched(await fetch(url, etag=etag, last_modified=last_modified), db=db)
             if outcome.ok:
                 await db.call(frontier.done, url, now=state.stamp())
             else:
@@ -343,7 +366,8 @@ async def work(state: _Run, frontier: Frontier, batch: list[str]) -> list[PageOu
     with ArchiveThread(state.archive, group_s=state.settings.crawl.commit_every_s) as db:
         ticker = asyncio.create_task(committer(db)) if state.settings.crawl.commit_every_s > 0 else None
         try:
-            await asyncio.gather(*(worker(db) for _ in range(state.settings.crawl.concurrency)))
+            async with _page_fetch(state, len(batch)) as fetch:
+                await asyncio.gather(*(worker(db, fetch) for _ in range(state.settings.crawl.concurrency)))
         finally:
             if ticker is not None:
                 ticker.cancel()

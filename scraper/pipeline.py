@@ -27,7 +27,7 @@ from .config import SiteProfile
 from .errors import InputError, ScraperError
 from .extract import extract_raw
 from .fetch import Fetcher, FetchResult
-from .models import RawPage
+from .models import Article, Exchange, RawPage
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -122,43 +122,89 @@ class ArchiveThread:
         self.close()
 
 
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One URL fetched and extracted, nothing archived yet: what a fetch process sends back.
+
+    Exactly one of these holds: ``failure`` (the fetch failed), ``result``
+    with ``not_modified``, ``result`` with ``article`` or with ``unreadable``
+    (why extraction refused the page).
+    """
+
+    url: str
+    result: FetchResult | None = None
+    #: (reason, HTTP status or None, message) of a failed fetch
+    failure: tuple[str, int | None, str] | None = None
+    article: Article | None = None
+    unreadable: str | None = None
+    #: HTTP exchanges to record (a fetch process has no WARC of its own to write them to)
+    exchanges: tuple[Exchange, ...] = ()
+
+
+async def fetch_page(url: str, *, fetcher: Fetcher, etag: str | None, last_modified: str | None,
+                     sites: Mapping[str, SiteProfile], site: str = "auto") -> Fetched:
+    """Fetch ``url`` (conditionally when validators are given) and extract it; never raises for a bad page."""
+    try:
+        result = await fetcher.fetch(url, etag=etag, last_modified=last_modified)
+    except ScraperError as e:
+        return Fetched(url, failure=(getattr(e, "reason", type(e).__name__), getattr(e, "status", None), str(e)))
+    if result.not_modified:
+        return Fetched(url, result)
+    article, unreadable = extract_page(result.to_raw_page(), sites=sites, site=site)
+    return Fetched(url, result, article=article, unreadable=unreadable)
+
+
+def extract_page(page: RawPage, *, sites: Mapping[str, SiteProfile], site: str) -> tuple[Article | None, str | None]:
+    """(article, None), or (None, why) for a page extraction refuses (binary data, an oversized page)."""
+    try:
+        return extract_raw(page, site=site, sites=sites), None
+    except ScraperError as e:
+        return None, str(e)
+
+
 async def fetch_and_store(
     url: str, *, fetcher: Fetcher, db: ArchiveThread, sites: Mapping[str, SiteProfile], site: str = "auto"
 ) -> PageOutcome:
     """Fetch ``url`` (conditionally when we have its validators), extract, ingest."""
-    archive = db.archive
-    etag, last_modified = await db.call(archive.conditional_headers, url)
-    try:
-        result = await fetcher.fetch(url, etag=etag, last_modified=last_modified)
-    except ScraperError as e:
-        reason = getattr(e, "reason", type(e).__name__)
-        failed = FetchRecord(url=url, status=getattr(e, "status", None), error=f"{reason}: {e}")
-        await db.call(archive.record_fetch, failed)
-        return PageOutcome(url, "failed", reason=reason, detail=str(e))
+    etag, last_modified = await db.call(db.archive.conditional_headers, url)
+    fetched = await fetch_page(url, fetcher=fetcher, etag=etag, last_modified=last_modified, sites=sites, site=site)
+    return await store_fetched(fetched, db=db)
+
+
+async def store_fetched(fetched: Fetched, *, db: ArchiveThread) -> PageOutcome:
+    """Archive what ``fetch_page`` made of a URL: the page, or the failure, and the fetch in the log."""
+    archive, url = db.archive, fetched.url
+    if fetched.failure is not None:
+        reason, status, message = fetched.failure
+        await db.call(archive.record_fetch, FetchRecord(url=url, status=status, error=f"{reason}: {message}"))
+        return PageOutcome(url, "failed", reason=reason, detail=message)
+    assert fetched.result is not None
+    result = fetched.result
     if result.not_modified:
         await db.call(archive.record_fetch, _record(result))
         stored = await db.call(archive.get, url)
         return PageOutcome(url, "unchanged", stored.id if stored else None,
                            stored.article.title if stored else None)
-    return await _store(url, result, db=db, sites=sites, site=site)
-
-
-async def _store(url: str, result: FetchResult, *, db: ArchiveThread, sites: Mapping[str, SiteProfile],
-                 site: str) -> PageOutcome:
-    return await store_page(url, result.to_raw_page(), _record(result), db=db, sites=sites, site=site)
+    return await store_article(url, result.to_raw_page(), _record(result), fetched.article, fetched.unreadable,
+                               db=db)
 
 
 async def store_page(url: str, page: RawPage, fetch: FetchRecord, *, db: ArchiveThread,
                      sites: Mapping[str, SiteProfile], site: str, log_fetch: bool = True) -> PageOutcome:
     """Extract ``page`` and ingest it; the fetch is logged (``log_fetch``) whatever comes of it."""
+    article, unreadable = extract_page(page, sites=sites, site=site)
+    return await store_article(url, page, fetch, article, unreadable, db=db, log_fetch=log_fetch)
+
+
+async def store_article(url: str, page: RawPage, fetch: FetchRecord, article: Article | None,
+                        unreadable: str | None, *, db: ArchiveThread, log_fetch: bool = True) -> PageOutcome:
+    """Ingest an extracted page (``article``, or why it could not be read: ``unreadable``)."""
     archive = db.archive
-    try:
-        article = extract_raw(page, site=site, sites=sites)
-    except ScraperError as e:  # binary data, an oversized page: the fetch is kept, the page is not
+    if article is None:  # binary data, an oversized page: the fetch is kept, the page is not
         if log_fetch:
-            await db.call(archive.record_fetch, replace(fetch, error=f"unreadable: {e}"), raw=page.content,
+            await db.call(archive.record_fetch, replace(fetch, error=f"unreadable: {unreadable}"), raw=page.content,
                           content_type=page.content_type)
-        return PageOutcome(url, "failed", reason="unreadable", detail=str(e))
+        return PageOutcome(url, "failed", reason="unreadable", detail=unreadable)
     if not article.looks_like_article:
         if log_fetch:
             await db.call(archive.record_fetch, replace(fetch, error="not-an-article"), raw=page.content,
