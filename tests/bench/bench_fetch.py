@@ -1,6 +1,6 @@
 """Fetch throughput: fetch, fetch + extract, fetch + extract + archive, against the local test server.
 
-    python tests/bench/bench_fetch.py [--pages 2000] [--concurrency 8]
+    python tests/bench/bench_fetch.py [--pages 2000] [--concurrency 8] [--processes 2]
 
 The KBS fixture pages (tests/fixtures/kbs20*.html) are served under distinct
 ``/news/view.do?ncd=N`` URLs, each copy with N in its ids and its title, so
@@ -14,7 +14,10 @@ Prints pages/s, client CPU ms per page (``time.process_time``), server CPU ms
 per page (from /proc, Linux only) and the target. The archive stage stores
 pages the way ``scraper crawl`` does: ``pipeline.store_page`` on the archive's
 own thread, with the crawl's group commit (``[crawl] commit_every_s``); the
-last group's commit is inside the timed run.
+last group's commit is inside the timed run. A last stage runs the full
+pipeline as ``[crawl] processes`` does (``processes.FetchProcesses``: fetch
+and extract in ``--processes`` worker processes, the archive in this one);
+its client CPU includes the workers'.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import asyncio
 import importlib.util
 import multiprocessing
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -39,7 +43,8 @@ from scraper.archive import Archive, FetchRecord  # noqa: E402
 from scraper.config import load_settings, load_sites  # noqa: E402
 from scraper.extract import extract_raw  # noqa: E402
 from scraper.fetch import Fetcher, FetchOptions, FetchResult  # noqa: E402
-from scraper.pipeline import ArchiveThread, store_page  # noqa: E402
+from scraper.pipeline import ArchiveThread, store_fetched, store_page  # noqa: E402
+from scraper.processes import FetchProcesses  # noqa: E402
 from tests.server import LocalServer, Route  # noqa: E402
 
 TARGET_PAGES_PER_S = 300  # the full pipeline, on the 2-core machine this project is developed on
@@ -183,16 +188,60 @@ def measure(base: str, server_pid: int, args: argparse.Namespace, pipeline: Pipe
         server_after = cpu_s(server_pid)
         server = server_after - server_before if server_after is not None and server_before is not None else None
         results.append(Stage(name, len(urls), wall, client, server, failures))
+    if args.processes > 1:
+        first = 10_000_000 * (len(results) + 1)
+        urls = [f"{base}/news/view.do?ncd={first + n}" for n in range(args.pages)]
+        server_before = cpu_s(server_pid)
+        failures, wall, client = asyncio.run(in_processes(urls, args, pipeline))
+        server_after = cpu_s(server_pid)
+        server = server_after - server_before if server_after is not None and server_before is not None else None
+        name = f"fetch+extract+archive, {args.processes} processes"
+        results.append(Stage(name, len(urls), wall, client, server, failures))
     return results
+
+
+async def in_processes(urls: list[str], args: argparse.Namespace, pipeline: Pipeline) -> tuple[int, float, float]:
+    """The full pipeline as ``[crawl] processes`` runs it: fetch + extract in workers, archive here.
+
+    CPU is this process's plus the workers' (reaped children), timed after a warm-up so that
+    the workers' start-up (imports) is not counted.
+    """
+    options = FetchOptions(global_concurrency=args.concurrency).without_politeness()
+    failures = 0
+
+    async def run(batch: list[str], workers: FetchProcesses) -> None:
+        nonlocal failures
+        queue = iter(batch)
+
+        async def one() -> None:
+            nonlocal failures
+            for url in queue:
+                fetched = await workers.fetch_page(url, etag=None, last_modified=None)
+                failures += not (await store_fetched(fetched, db=pipeline.db)).ok
+
+        await asyncio.gather(*(one() for _ in range(args.concurrency)))
+        await pipeline.db.commit()
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    async with FetchProcesses(args.processes, options=options, sites=pipeline.sites) as workers:
+        await run([u.replace("ncd=", "ncd=9") for u in urls[:200]], workers)
+        failures = 0
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall, cpu = time.perf_counter(), time.process_time()
+        await run(urls, workers)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers have been reaped
+    cpu += done.ru_utime + done.ru_stime - children.ru_utime - children.ru_stime
+    return failures, wall, cpu
 
 
 def report(results: list[Stage], args: argparse.Namespace) -> None:
     print(f"{args.pages} pages per stage from {len(FIXTURES)} fixture pages, {args.concurrency} concurrent tasks, "
           f"{os.cpu_count()} CPUs, server in its own process")
-    print(f"{'stage':<24}{'pages/s':>9}{'client CPU ms/page':>20}{'server CPU ms/page':>20}{'failures':>10}")
+    print(f"{'stage':<36}{'pages/s':>9}{'client CPU ms/page':>20}{'server CPU ms/page':>20}{'failures':>10}")
     for s in results:
         server = f"{1000 * s.server_cpu_s / s.pages:.2f}" if s.server_cpu_s is not None else "n/a"
-        print(f"{s.name:<24}{s.rate:>9.0f}{1000 * s.client_cpu_s / s.pages:>20.2f}{server:>20}{s.failures:>10}")
+        print(f"{s.name:<36}{s.rate:>9.0f}{1000 * s.client_cpu_s / s.pages:>20.2f}{server:>20}{s.failures:>10}")
     if importlib.util.find_spec("sniffio") is None:
         print("note: sniffio is not installed, so httpcore retries a failed `import sniffio` on every lock it makes "
               "(encode/httpcore#1103); installing it cuts client CPU per fetch")
@@ -205,6 +254,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=2000, help="pages per stage (default 2000)")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent fetch tasks (default 8)")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="also run the full pipeline with fetch + extract in this many processes, as "
+                             "[crawl] processes does (default 2; 1 to skip)")
     args = parser.parse_args()
     spawn = multiprocessing.get_context("spawn")
     parent, child = spawn.Pipe()
