@@ -100,6 +100,11 @@ class FetchProcesses:
             worker.conn.close()
             self._fail_pending(worker, "the crawl stopped before the fetch process answered")
 
+    @property
+    def pids(self) -> tuple[int, ...]:
+        """Process ids of the workers still alive."""
+        return tuple(w.process.pid for w in self._workers if w.alive and w.process.pid is not None)
+
     async def fetch_page(self, url: str, *, etag: str | None, last_modified: str | None) -> Fetched:
         alive = [w for w in self._workers if w.alive]
         if not alive:

@@ -27,7 +27,6 @@ import asyncio
 import importlib.util
 import multiprocessing
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -203,8 +202,8 @@ def measure(base: str, server_pid: int, args: argparse.Namespace, pipeline: Pipe
 async def in_processes(urls: list[str], args: argparse.Namespace, pipeline: Pipeline) -> tuple[int, float, float]:
     """The full pipeline as ``[crawl] processes`` runs it: fetch + extract in workers, archive here.
 
-    CPU is this process's plus the workers' (reaped children), timed after a warm-up so that
-    the workers' start-up (imports) is not counted.
+    CPU is this process's plus the workers' (from /proc), timed after a warm-up so that the
+    workers' start-up (imports) is not counted.
     """
     options = FetchOptions(global_concurrency=args.concurrency).without_politeness()
     failures = 0
@@ -222,16 +221,14 @@ async def in_processes(urls: list[str], args: argparse.Namespace, pipeline: Pipe
         await asyncio.gather(*(one() for _ in range(args.concurrency)))
         await pipeline.db.commit()
 
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     async with FetchProcesses(args.processes, options=options, sites=pipeline.sites) as workers:
         await run([u.replace("ncd=", "ncd=9") for u in urls[:200]], workers)
         failures = 0
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        before = [cpu_s(pid) or 0.0 for pid in workers.pids]
         wall, cpu = time.perf_counter(), time.process_time()
         await run(urls, workers)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    done = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers have been reaped
-    cpu += done.ru_utime + done.ru_stime - children.ru_utime - children.ru_stime
+        cpu += sum((cpu_s(pid) or 0.0) for pid in workers.pids) - sum(before)
     return failures, wall, cpu
 
 
