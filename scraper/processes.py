@@ -127,9 +127,9 @@ class FetchProcesses:
                 if self._recorder is not None:
                     for exchange in fetched.exchanges:
                         self._recorder(exchange)
-                _, future = worker.pending.pop(job)
-                if not future.done():
-                    future.set_result(replace(fetched, exchanges=()))
+                entry = worker.pending.pop(job, None)
+                if entry is not None and not entry[1].done():
+                    entry[1].set_result(replace(fetched, exchanges=()))
         except (EOFError, OSError):
             self._lost(worker)
 
