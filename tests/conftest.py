@@ -7,6 +7,7 @@ import pytest
 
 from scraper.config import SiteProfile, load_sites
 
+from .kbs_site import FakeKbs
 from .server import LocalServer, running
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -25,3 +26,17 @@ def kbs(sites: dict[str, SiteProfile]) -> SiteProfile:
 @pytest.fixture
 def server() -> Iterator[LocalServer]:
     yield from running()
+
+
+@pytest.fixture
+def site() -> Iterator[FakeKbs]:
+    """A fake KBS site of 12 articles (crawl tests)."""
+    for server in running():
+        yield FakeKbs(server, count=12)
+
+
+@pytest.fixture
+def slow_site() -> Iterator[FakeKbs]:
+    """30 articles served 0.15 s each: a crawl lasts long enough to be killed or signalled mid-way."""
+    for server in running():
+        yield FakeKbs(server, count=30, delay_s=0.15)

@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from scraper.config import Settings, load_settings
 from scraper.crawl import CrawlOptions, run
 
 from .kbs_site import FakeKbs
-from .server import running
 
 ROOT = Path(__file__).parent.parent
 
@@ -30,12 +28,6 @@ def settings(tmp_path: Path) -> Settings:
     text = text.replace('path = "data/archive.db"', f'path = "{tmp_path / "archive.db"}"')
     (tmp_path / "crawl.toml").write_text(text)
     return load_settings(tmp_path / "crawl.toml")
-
-
-@pytest.fixture
-def site() -> Iterator[FakeKbs]:
-    for server in running():
-        yield FakeKbs(server, count=12)
 
 
 def crawl(settings: Settings, site: FakeKbs, **kwargs: object) -> object:
@@ -130,12 +122,6 @@ def wait_for_articles(settings: Settings, n: int, *, timeout_s: float = 30) -> N
                 pass  # the schema is still being created
         time.sleep(0.05)
     raise AssertionError(f"fewer than {n} articles after {timeout_s} s")
-
-
-@pytest.fixture
-def slow_site() -> Iterator[FakeKbs]:
-    for server in running():
-        yield FakeKbs(server, count=30, delay_s=0.15)
 
 
 def test_kill_9_mid_crawl_then_rerun_archives_every_article_once(settings: Settings, slow_site: FakeKbs) -> None:

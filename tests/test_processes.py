@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from scraper.config import Settings, load_settings
 from scraper.crawl import CrawlOptions, run
 
 from .kbs_site import FakeKbs
-from .server import running
 from .test_crawl import ROOT, crawl, rows, start_cli, wait_for_articles
 from .test_warc import pairs, records, warcio_cli
 
@@ -34,18 +32,6 @@ def settings(tmp_path: Path) -> Settings:
     text = text.replace('path = "data/archive.db"', f'path = "{tmp_path / "archive.db"}"')
     (tmp_path / "crawl.toml").write_text(text.replace("processes = 1", "processes = 2"))
     return load_settings(tmp_path / "crawl.toml")
-
-
-@pytest.fixture
-def site() -> Iterator[FakeKbs]:
-    for server in running():
-        yield FakeKbs(server, count=12)
-
-
-@pytest.fixture
-def slow_site() -> Iterator[FakeKbs]:
-    for server in running():
-        yield FakeKbs(server, count=30, delay_s=0.15)
 
 
 def test_new_updated_unchanged_and_failed_come_back_as_from_one_process(settings: Settings, site: FakeKbs) -> None:

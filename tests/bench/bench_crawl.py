@@ -30,6 +30,8 @@ from typing import cast
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.bench.bench_fetch import cpu_s  # noqa: E402
+
 TARGET_PAGES_PER_S = 200
 TARGET_RSS_MB = 200
 
@@ -81,12 +83,6 @@ def tree_rss_mb(pid: int) -> float:
     return total_kb / 1024
 
 
-def cpu_s(pid: int) -> float:
-    """User + system CPU of a running process, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @dataclass(frozen=True)
 class Crawl:
     seconds: float
@@ -111,7 +107,7 @@ def crawl_once(count: int, folder: Path, slow: bool, processes: int) -> Crawl:
             "--sitemap", sitemap, "--impolite"]
     assert server.pid is not None
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    server_before = cpu_s(server.pid)
+    server_before = cpu_s(server.pid) or 0.0
     start = time.perf_counter()
     with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT) as crawl:
         peak_mb = 0.0
@@ -120,7 +116,7 @@ def crawl_once(count: int, folder: Path, slow: bool, processes: int) -> Crawl:
             time.sleep(0.1)
         stdout, stderr = crawl.communicate()
     elapsed = time.perf_counter() - start
-    server_cpu = cpu_s(server.pid) - server_before
+    server_cpu = (cpu_s(server.pid) or server_before) - server_before
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     parent.send("stop")
     server.join(timeout=10)
