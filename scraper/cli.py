@@ -36,6 +36,12 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _processes(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 64: {text!r}")
+    return int(text)
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"not a TCP port (1-65535): {text!r}")
@@ -88,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     cr.add_argument("--dry-run", action="store_true", help="list what would be fetched, fetch nothing")
     cr.add_argument("--impolite", action="store_true",
                     help="ignore robots.txt and rate limits (only for your own mirrors and tests)")
+    cr.add_argument("--processes", type=_processes, metavar="N",
+                    help="with --impolite: fetch and extract in N worker processes (overrides [crawl] processes)")
     cr.add_argument("--json", action="store_true", help="print the run's result as JSON")
     cr.add_argument("--warc", type=Path, metavar="FILE.warc.gz",
                     help="also record every HTTP request and response (sitemaps and robots.txt too) in this WARC "

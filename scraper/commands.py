@@ -141,7 +141,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     _make_folder((args.db or settings.archive_path).parent)
     options = CrawlOptions(sitemaps=tuple(args.sitemap or ()), since=args.since, until=args.until,
-                           max_pages=args.max_pages, dry_run=args.dry_run, impolite=args.impolite, warc=args.warc)
+                           max_pages=args.max_pages, dry_run=args.dry_run, impolite=args.impolite, warc=args.warc,
+                           processes=args.processes)
     with render.CrawlProgress(enabled=render.is_terminal() and not args.quiet) as progress:
         result = run_crawl(settings, options, db=args.db, on_page=progress.page, on_start=progress.start)
     if options.dry_run:

@@ -55,6 +55,8 @@ class CrawlOptions:
     impolite: bool = False
     #: record every HTTP exchange (sitemaps and robots.txt too) into this WARC file, appending
     warc: Path | None = None
+    #: overrides [crawl] processes
+    processes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +323,7 @@ PageFetch = Callable[..., Awaitable[Fetched]]
 
 @contextlib.asynccontextmanager
 async def _page_fetch(state: _Run, pages: int) -> AsyncIterator[PageFetch]:
-    processes = state.settings.crawl.processes
+    processes = state.options.processes or state.settings.crawl.processes
     if processes > 1 and pages > 1 and state.options.impolite:
         async with FetchProcesses(processes, options=_fetch_options(state.settings, state.options),
                                   sites=state.sites, recorder=state.recorder) as workers:

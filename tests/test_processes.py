@@ -138,3 +138,17 @@ def test_a_dead_worker_costs_only_its_pages_in_flight(settings: Settings, slow_s
     _, err = rerun.communicate(timeout=60)
     assert rerun.returncode == 0, err
     assert rows(settings, "SELECT count(*), count(DISTINCT article_id) FROM articles") == [(30, 30)]
+
+
+def test_the_command_line_overrides_the_setting(tmp_path: Path, site: FakeKbs) -> None:
+    text = (ROOT / "config" / "crawl.toml").read_text()
+    (tmp_path / "crawl.toml").write_text(text.replace('path = "data/archive.db"', f'path = "{tmp_path / "a.db"}"'))
+    one = load_settings(tmp_path / "crawl.toml")
+    assert one.crawl.processes == 1
+    seen: list[int] = []
+    result = run(one, CrawlOptions(sitemaps=(site.sitemap_url,), impolite=True, processes=2),
+                 on_page=lambda _: seen.append(len(_workers(os.getpid()))))
+    assert result.counts == {"new": 12} and set(seen) == {2}
+    bad = start_cli(one, site, "--processes", "0")
+    _, err = bad.communicate(timeout=30)
+    assert bad.returncode == 2 and "--processes" in err
