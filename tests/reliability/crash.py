@@ -1,6 +1,6 @@
 """Crash consistency: kill -9 a crawl at random moments and check the archive after every kill.
 
-    python tests/reliability/crash.py [--kills 20] [--pages 300] [--seed 3] [--keep DIR]
+    python tests/reliability/crash.py [--kills 20] [--pages 300] [--seed 3] [--processes 1] [--keep DIR]
 
 A fake KBS site (FaultyKbs with faults off, ``rich`` pages: reporters and
 prev/next links that change with each edit) runs in this process; each crawl
@@ -90,7 +90,7 @@ class CrashReport:
 
 
 def crash(workdir: Path, *, kills: int = 20, pages: int = 300, seed: int = 3,
-          delay_s: float = 0.01) -> CrashReport:
+          delay_s: float = 0.01, processes: int = 1) -> CrashReport:
     report = CrashReport()
     start = time.monotonic()
     rng = random.Random(seed)
@@ -98,7 +98,7 @@ def crash(workdir: Path, *, kills: int = 20, pages: int = 300, seed: int = 3,
     (workdir / "reference").mkdir(exist_ok=True)
     db, ref_db = workdir / "killed" / "archive.db", workdir / "reference" / "archive.db"
     crawl_keys: dict[str, object] = {"max_pages_per_run": 100_000, "concurrency": 4}
-    config = write_config(workdir / "killed", db=db, crawl=crawl_keys, fetch=FAST_FETCH)
+    config = write_config(workdir / "killed", db=db, crawl={**crawl_keys, "processes": processes}, fetch=FAST_FETCH)
     reference = load_settings(write_config(workdir / "reference", db=ref_db, crawl=crawl_keys, fetch=FAST_FETCH))
     with LocalServer() as server:
         site = FaultyKbs(server, count=pages, seed=seed, fault_rate=0.0, rich=True, delay_s=delay_s)
@@ -290,14 +290,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--processes", type=int, default=1,
+                        help="[crawl] processes of the killed crawls (fetch + extract in worker processes)")
     parser.add_argument("--keep", type=Path, help="work in this (empty) folder and keep the archives")
     args = parser.parse_args(argv)
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        report = crash(args.keep, kills=args.kills, pages=args.pages, seed=args.seed)
+        report = crash(args.keep, kills=args.kills, pages=args.pages, seed=args.seed, processes=args.processes)
     else:
         with tempfile.TemporaryDirectory(prefix="crash-") as folder:
-            report = crash(Path(folder), kills=args.kills, pages=args.pages, seed=args.seed)
+            report = crash(Path(folder), kills=args.kills, pages=args.pages, seed=args.seed, processes=args.processes)
     print("\n".join(report.lines()))
     return 1 if report.problems else 0
 
