@@ -320,6 +320,18 @@ class Archive:
                 (url,)).fetchone()
         return (row[0], row[1]) if row else (None, None)
 
+    def conditional_headers_many(self, urls: list[str]) -> dict[str, tuple[str | None, str | None]]:
+        """``conditional_headers`` of many URLs in a few queries; URLs without validators are left out."""
+        found: dict[str, tuple[str | None, str | None]] = {}
+        with self._errors("look up fetches"):
+            for start in range(0, len(urls), 500):
+                chunk = urls[start:start + 500]
+                rows = self._conn.execute(
+                    f"SELECT url, etag, last_modified FROM fetches WHERE url IN ({', '.join('?' * len(chunk))})"
+                    " AND error IS NULL AND (etag IS NOT NULL OR last_modified IS NOT NULL) ORDER BY id", chunk)
+                found.update((url, (etag, last_modified)) for url, etag, last_modified in rows)  # newest wins
+        return found
+
     def _prepare(self, article: Article, url: str) -> _Prepared:
         canonical = article.canonical_url or article.url or url
         text, body_chars = sh.features(article.title, article.body)

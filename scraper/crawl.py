@@ -4,7 +4,7 @@
       discover()                     sitemaps (and the list API) -> candidate URLs
       plan()                         which candidates need a fetch, into the frontier
       work()                         frontier URLs: pipeline.fetch_page (here or in processes.py's
-                                     fetch processes), then pipeline.store_fetched
+                                     fetch processes), then pipeline.archive_fetched
 
 The result is a ``RunResult`` (counts, failures, status), never an exception
 for a page that failed: cron needs partial success reported.
@@ -33,7 +33,7 @@ from .errors import InputError, ScraperError
 from .fetch import FEED_TYPES, Fetcher, FetchOptions, Recorder
 from .frontier import Frontier, close_dead_runs, finish_run, start_run
 from .lock import RunLock
-from .pipeline import ArchiveThread, Fetched, PageOutcome, fetch_page, store_fetched
+from .pipeline import ArchiveThread, Fetched, PageOutcome, archive_fetched, fetch_page
 from .processes import FetchProcesses
 
 log = logging.getLogger(__name__)
@@ -343,18 +343,24 @@ async def work(state: _Run, frontier: Frontier, batch: list[str]) -> list[PageOu
         queue.put_nowait(url)
     outcomes: list[PageOutcome] = []
 
-    async def worker(db: ArchiveThread, fetch: PageFetch) -> None:
+    def store(fetched: Fetched) -> PageOutcome:
+        """On the archive thread, in one call: the page, then its frontier mark."""
+        outcome = archive_fetched(state.archive, fetched)
+        if outcome.ok:
+            frontier.done(fetched.url, now=state.stamp())
+        else:
+            frontier.failed(fetched.url, f"{outcome.reason}: {outcome.detail}", now=state.stamp())
+        return outcome
+
+    async def worker(db: ArchiveThread, fetch: PageFetch, validators: dict[str, tuple[str | None, str | None]]
+                     ) -> None:
         while not state.stop.is_set():
             try:
                 url = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            etag, last_modified = await db.call(db.archive.conditional_headers, url)
-            outcome = await store_fetched(await fetch(url, etag=etag, last_modified=last_modified), db=db)
-            if outcome.ok:
-                await db.call(frontier.done, url, now=state.stamp())
-            else:
-                await db.call(frontier.failed, url, f"{outcome.reason}: {outcome.detail}", now=state.stamp())
+            etag, last_modified = validators.get(url, (None, None))
+            outcome = await db.call(store, await fetch(url, etag=etag, last_modified=last_modified))
             outcomes.append(outcome)
             if state.on_page:
                 state.on_page(outcome)
@@ -368,8 +374,10 @@ async def work(state: _Run, frontier: Frontier, batch: list[str]) -> list[PageOu
     with ArchiveThread(state.archive, group_s=state.settings.crawl.commit_every_s) as db:
         ticker = asyncio.create_task(committer(db)) if state.settings.crawl.commit_every_s > 0 else None
         try:
+            # validators for every URL at once (a URL is fetched once a run): not a lookup per page
+            validators = await db.call(state.archive.conditional_headers_many, batch)
             async with _page_fetch(state, len(batch)) as fetch:
-                await asyncio.gather(*(worker(db, fetch) for _ in range(state.settings.crawl.concurrency)))
+                await asyncio.gather(*(worker(db, fetch, validators) for _ in range(state.settings.crawl.concurrency)))
         finally:
             if ticker is not None:
                 ticker.cancel()

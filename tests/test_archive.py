@@ -617,6 +617,23 @@ def test_failed_fetches_and_conditional_headers(archive: Archive, path: Path) ->
                 (fetch_id,)) == [("2024-03-01T10:00:00+00:00", 503, "status-503", None, None)]
 
 
+def test_conditional_headers_of_many_urls_match_one_by_one(archive: Archive) -> None:
+    urls = [f"https://example.org/a/{n}" for n in range(1203)]  # more than one query's worth
+    for n, url in enumerate(urls):
+        if n % 3 == 0:
+            archive.record_fetch(FetchRecord(url=url, status=200, etag=f'"{n}-old"'))
+            archive.record_fetch(FetchRecord(url=url, status=200, etag=f'"{n}"', last_modified="Mon"))
+        elif n % 3 == 1:
+            archive.record_fetch(FetchRecord(url=url, status=200, etag=f'"{n}"'))
+            archive.record_fetch(FetchRecord(url=url, status=503, error="status-503"))  # errors never count
+        else:
+            archive.record_fetch(FetchRecord(url=url, status=200))  # no validators
+    many = archive.conditional_headers_many(urls + ["https://example.org/never"])
+    assert many == {url: archive.conditional_headers(url) for url in urls if archive.conditional_headers(url)[0]}
+    assert many[urls[0]] == ('"0"', "Mon") and many[urls[1]] == ('"1"', None) and urls[2] not in many
+    assert len(many) == 802
+
+
 def test_get_by_id_canonical_and_alias(archive: Archive) -> None:
     result = archive.ingest(make_article(), url=MOBILE_URL)
     by_id = archive.get(result.article_id)
