@@ -20,6 +20,7 @@ import pytest
 from scraper.config import Settings, load_settings
 from scraper.crawl import CrawlOptions, run
 
+from . import test_crawl
 from .kbs_site import FakeKbs
 from .test_crawl import ROOT, crawl, rows, start_cli, wait_for_articles
 from .test_warc import pairs, records, warcio_cli
@@ -113,14 +114,7 @@ def test_kill_9_mid_crawl_then_rerun_archives_every_article_once(settings: Setti
 
 
 def test_sigterm_finishes_in_flight_work_and_records_interrupted(settings: Settings, slow_site: FakeKbs) -> None:
-    proc = start_cli(settings, slow_site, "--json")
-    wait_for_articles(settings, 3)
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 1, err
-    result = json.loads(out.strip().splitlines()[-1])
-    assert result["status"] == "interrupted"
-    assert rows(settings, "SELECT count(*) FROM articles") == [(sum(result["counts"].values()),)]
+    test_crawl.test_sigterm_finishes_in_flight_work_and_records_interrupted(settings, slow_site)
 
 
 def test_a_dead_worker_costs_only_its_pages_in_flight(settings: Settings, slow_site: FakeKbs) -> None:
