@@ -335,7 +335,6 @@ async def _page_fetch(state: _Run, pages: int) -> AsyncIterator[PageFetch]:
     yield partial(fetch_page, fetcher=state.fetcher, sites=state.sites)
 
 
-
 async def work(state: _Run, frontier: Frontier, batch: list[str]) -> list[PageOutcome]:
     """Fetch ``batch`` with a few workers; stop taking URLs once a stop was asked for."""
     queue: asyncio.Queue[str] = asyncio.Queue()
