@@ -88,6 +88,10 @@ def _strict(data: bytes, name: str) -> str | None:
 
 
 def _detect(data: bytes) -> tuple[str, str]:
+    korean = _strict(data, "cp949")
+    if korean is not None and _hangul_text(korean):
+        # Detection would say cp949 too (or be overruled below), at a tenth of its ~2 ms.
+        return korean, "cp949"
     from charset_normalizer import from_bytes
 
     match = from_bytes(data[:200_000]).best()
@@ -99,6 +103,20 @@ def _detect(data: bytes) -> tuple[str, str]:
     if name in ("euc_kr", "johab") or (name != "cp949" and _strict(data, "cp949") is not None and _mostly_hangul(data)):
         name = "cp949"
     return data.decode(name, errors="replace"), name
+
+
+def _hangul_text(text: str) -> bool:
+    """At least 10 Hangul syllables and 4 in 5 of the characters past ASCII.
+
+    Bytes of other East Asian codes rarely decode as cp949 at all (GB2312's
+    common 0xC9 lead byte is invalid in it), and when they do they read as
+    syllables scattered among symbols and hanja, not as running Korean.
+    """
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    # In UTF-8 only U+A000-U+DFFF start with the bytes EA-ED, and from cp949 that is exactly the syllables
+    utf8 = text.encode("utf-8", "surrogatepass")
+    hangul = sum(utf8.count(lead) for lead in (b"\xea", b"\xeb", b"\xec", b"\xed"))
+    return hangul >= 10 and 5 * hangul >= 4 * non_ascii
 
 
 def _mostly_hangul(data: bytes) -> bool:

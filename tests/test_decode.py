@@ -28,6 +28,25 @@ def test_undeclared_cp949_is_detected() -> None:
     assert codec == "cp949"
 
 
+def test_undeclared_korean_needs_no_detector(monkeypatch: pytest.MonkeyPatch) -> None:
+    import charset_normalizer
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("running Korean text strictly valid as cp949 is decided without the detector")
+
+    monkeypatch.setattr(charset_normalizer, "from_bytes", refuse)
+    text, codec = decode(f"<html><body><p>{KOREAN}</p></body></html>".encode("cp949"))
+    assert (KOREAN in text, codec) == (True, "cp949")
+
+
+def test_japanese_that_cp949_can_read_is_not_taken_for_korean() -> None:
+    # EUC-JP kana sit where cp949 keeps jamo and symbols: valid bytes, but not running Korean
+    japanese = "きょうは雨がふりました。あしたは晴れるでしょう。みなさん、かさを忘れないでください。" * 4
+    page = f"<html><body><p>{japanese}</p></body></html>".encode("euc_jp")
+    page.decode("cp949")  # strictly valid, so only the share of syllables tells them apart
+    assert decode(page)[1] != "cp949"
+
+
 def test_wrong_declaration_falls_back() -> None:
     text, codec = decode(f'<meta charset="utf-8"><p>{KOREAN}</p>'.encode("cp949"))
     assert KOREAN in text
