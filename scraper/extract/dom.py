@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -87,10 +88,14 @@ def fragment_lines(html: str) -> list[str]:
     return node_lines(root) if root is not None else []
 
 
+_ATTR_NAME = re.compile(r"[\w:-]+")
+
+
+@lru_cache(maxsize=4096)  # sources come from site profiles: a few hundred strings, each read on every page
 def split_source(source: str) -> tuple[str, str | None]:
     """``"a.x@href"`` -> (``"a.x"``, ``"href"``); attribute names never contain ``]`` or quotes."""
     selector, sep, attr = source.rpartition("@")
-    if sep and attr and re.fullmatch(r"[\w:-]+", attr):
+    if sep and attr and _ATTR_NAME.fullmatch(attr):
         return selector, attr
     return source, None
 
