@@ -1,9 +1,10 @@
 """Where one page's CPU goes, and the fastest the pipeline could be on this machine.
 
-    python tests/bench/bench_budget.py [--pages 1500] [--concurrency 8]
+    python tests/bench/bench_budget.py [--pages 1500] [--concurrency 8] [--slow-server]
 
-The pages are bench_fetch.py's (KBS fixture pages under distinct ids, served
-by tests/server.py in its own process). Each stage is timed on its own over
+The pages and the server are bench_fetch.py's (KBS fixture pages under
+distinct ids, served by tests/bench/fast_server.py in its own process, or with
+``--slow-server`` by tests/server.py). Each stage is timed on its own over
 the same pages, in one run, as CPU time per page:
 
   floors - work no design of this tool can skip, done by the libraries it is
@@ -127,10 +128,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=1500)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--slow-server", action="store_true", help="serve with tests/server.py (http.server)")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     parent, child = multiprocessing.get_context("spawn").Pipe()
-    server = multiprocessing.get_context("spawn").Process(target=serve, args=(child,), daemon=True)
+    server = multiprocessing.get_context("spawn").Process(target=serve, args=(child, args.slow_server), daemon=True)
     server.start()
     base = parent.recv()
     assert server.pid is not None

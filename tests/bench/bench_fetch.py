@@ -1,12 +1,15 @@
 """Fetch throughput: fetch, fetch + extract, fetch + extract + archive, against the local test server.
 
-    python tests/bench/bench_fetch.py [--pages 2000] [--concurrency 8] [--processes 2]
+    python tests/bench/bench_fetch.py [--pages 2000] [--concurrency 8] [--processes 2] [--slow-server]
 
 The KBS fixture pages (tests/fixtures/kbs20*.html) are served under distinct
 ``/news/view.do?ncd=N`` URLs, each copy with N in its ids and its title, so
-every URL is a new article to the archive. The server (tests/server.py) runs in
-its own process: in a thread of this one it would share the GIL with the client
-and the figures would measure contention. Politeness is off
+every URL is a new article to the archive. The server runs in its own process:
+in a thread of this one it would share the GIL with the client and the
+figures would measure contention. It is tests/bench/fast_server.py, which
+costs ~0.1 ms of CPU a request; ``--slow-server`` uses the tests' server
+(tests/server.py, http.server, ~0.5 ms), whose CPU then comes out of the two
+cores the client is measured on. Politeness is off
 (``FetchOptions.without_politeness``), connections are kept alive, and
 ``--concurrency`` tasks share one Fetcher.
 
@@ -27,11 +30,13 @@ import asyncio
 import importlib.util
 import multiprocessing
 import os
+import random
+import re
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -42,6 +47,7 @@ from scraper.archive import Archive, FetchRecord  # noqa: E402
 from scraper.config import load_settings, load_sites  # noqa: E402
 from scraper.extract import extract_raw  # noqa: E402
 from scraper.fetch import Fetcher, FetchOptions, FetchResult  # noqa: E402
+from scraper.models import Article  # noqa: E402
 from scraper.pipeline import ArchiveThread, store_fetched, store_page  # noqa: E402
 from scraper.processes import FetchProcesses  # noqa: E402
 from tests.server import LocalServer, Route  # noqa: E402
@@ -59,6 +65,14 @@ class Fixture:
     title: bytes
     #: the KBS article id (ncd), wherever the page repeats it
     article_id: bytes
+    #: the body's stretches of plain Korean prose, as they appear in the page
+    prose: tuple[bytes, ...] = ()
+    codec: str = "utf-8"
+
+
+_PROSE = re.compile("[\uac00-\ud7a3][\uac00-\ud7a3 ]{8,}[\uac00-\ud7a3]")
+#: random syllables that every copy takes its own stretch of prose from
+_POOL = "".join(chr(0xAC00 + n) for n in random.Random(0).choices(range(11172), k=100_000))
 
 
 def fixtures() -> list[Fixture]:
@@ -72,27 +86,70 @@ def fixtures() -> list[Fixture]:
         # The legacy-encoding pages are served as KBS served them: no charset in the header.
         content_type = "text/html; charset=UTF-8" if codec == "utf-8" else "text/html"
         article = extract(data)
-        found.append(Fixture(data, content_type, article.title.encode(codec), (article.article_id or "-").encode()))
+        runs = dict.fromkeys(m.group().encode(codec) for m in _PROSE.finditer(article.body))
+        prose = tuple(run for run in runs if run in data)
+        fixture = Fixture(data, content_type, article.title.encode(codec), (article.article_id or "-").encode(),
+                          prose, codec)
+        id_only = replace(fixture, prose=())
+        if prose and not _same_reading(extract(_copy(id_only, 12345)), extract(_copy(fixture, 12345))):
+            fixture = replace(fixture, prose=())
+        found.append(fixture)
     return found
 
 
+def _same_reading(a: Article, b: Article) -> bool:
+    """Whether two extractions differ only in the text (so a copy exercises the same code as its fixture)."""
+    keep = ("section", "published_at", "updated_at", "reporters", "images", "copyright", "tipline", "related")
+    return all(getattr(a, k) == getattr(b, k) for k in keep) and (a.turns is None) == (b.turns is None)
+
+
+def _copy(fixture: Fixture, n: int) -> bytes:
+    """Fixture with N as its id and in its title, and random syllables of its own in place of its prose."""
+    body = fixture.body.replace(fixture.article_id, b"%d" % n).replace(fixture.title, b"%d " % n + fixture.title)
+    at = (n * 7919) % (len(_POOL) // 2)
+    for run in fixture.prose:
+        own = []
+        for word in run.decode(fixture.codec).split(" "):  # the same word lengths, so the same number of bytes
+            own.append(_POOL[at:at + len(word)])
+            at += len(word)
+        body = body.replace(run, " ".join(own).encode(fixture.codec))
+    return body
+
+
 def make_page(pages: list[Fixture]) -> Callable[[dict[str, str]], Route]:
-    """The route for ?ncd=N: fixture N mod k with N as its id and in its title (so a new content hash)."""
+    """The route for ?ncd=N: a copy of fixture N mod k that is a story of its own (see ``_copy``).
+
+    Every copy differing only in its id and title made every page a near
+    duplicate of a thousand others, which no real archive is and which makes
+    each ingest scan them all.
+    """
     def page(query: dict[str, str]) -> Route:
         n = int(query.get("ncd", "0"))
         fixture = pages[n % len(pages)]
-        body = fixture.body.replace(fixture.article_id, b"%d" % n).replace(fixture.title, b"%d " % n + fixture.title)
-        return Route(body, content_type=fixture.content_type)
+        return Route(_copy(fixture, n), content_type=fixture.content_type)
 
     return page
 
 
-def serve(conn: Connection) -> None:
-    """Child process: run the test server until the parent says stop."""
-    with LocalServer() as server:
-        server.dynamic["/news/view.do"] = make_page(fixtures())
-        conn.send(server.base)
-        conn.recv()  # blocks until the parent is done
+def serve(conn: Connection, slow: bool = False) -> None:
+    """Child process: serve the pages until the parent says stop."""
+    page = make_page(fixtures())
+    if slow:
+        with LocalServer() as server:
+            server.dynamic["/news/view.do"] = page
+            conn.send(server.base)
+            conn.recv()  # blocks until the parent is done
+        return
+    from tests.bench.fast_server import FastServer
+
+    def render(query: dict[str, str]) -> tuple[bytes, str]:
+        route = page(query)
+        return route.body, route.content_type or "text/html"
+
+    with FastServer() as fast:
+        fast.route("/news/view.do", render)
+        conn.send(fast.base)
+        conn.recv()
 
 
 def cpu_s(pid: int) -> float | None:
@@ -233,8 +290,9 @@ async def in_processes(urls: list[str], args: argparse.Namespace, pipeline: Pipe
 
 
 def report(results: list[Stage], args: argparse.Namespace) -> None:
+    server = "tests/server.py (http.server)" if args.slow_server else "tests/bench/fast_server.py"
     print(f"{args.pages} pages per stage from {len(FIXTURES)} fixture pages, {args.concurrency} concurrent tasks, "
-          f"{os.cpu_count()} CPUs, server in its own process")
+          f"{os.cpu_count()} CPUs, server {server} in its own process")
     print(f"{'stage':<36}{'pages/s':>9}{'client CPU ms/page':>20}{'server CPU ms/page':>20}{'failures':>10}")
     for s in results:
         server = f"{1000 * s.server_cpu_s / s.pages:.2f}" if s.server_cpu_s is not None else "n/a"
@@ -254,10 +312,11 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=2,
                         help="also run the full pipeline with fetch + extract in this many processes, as "
                              "[crawl] processes does (default 2; 1 to skip)")
+    parser.add_argument("--slow-server", action="store_true", help="serve with tests/server.py (http.server)")
     args = parser.parse_args()
     spawn = multiprocessing.get_context("spawn")
     parent, child = spawn.Pipe()
-    server = spawn.Process(target=serve, args=(child,), daemon=True)
+    server = spawn.Process(target=serve, args=(child, args.slow_server), daemon=True)
     server.start()
     try:
         base = parent.recv()
