@@ -322,17 +322,18 @@ PageFetch = Callable[..., Awaitable[Fetched]]
 
 
 @contextlib.asynccontextmanager
-async def _page_fetch(state: _Run, pages: int) -> AsyncIterator[PageFetch]:
+async def _page_fetch(state: _Run, pages: int) -> AsyncIterator[tuple[PageFetch, bool]]:
+    """(the fetch, whether it runs in fetch processes)"""
     processes = state.options.processes or state.settings.crawl.processes
     if processes > 1 and pages > 1 and state.options.impolite:
         async with FetchProcesses(processes, options=_fetch_options(state.settings, state.options),
                                   sites=state.sites, recorder=state.recorder) as workers:
-            yield workers.fetch_page
+            yield workers.fetch_page, True
         return
     if processes > 1 and pages > 1:
         log.info("[crawl] processes = %d applies to --impolite crawls only: this one is paced by the site",
                  processes)
-    yield partial(fetch_page, fetcher=state.fetcher, sites=state.sites)
+    yield partial(fetch_page, fetcher=state.fetcher, sites=state.sites), False
 
 
 async def work(state: _Run, frontier: Frontier, batch: list[str]) -> list[PageOutcome]:
@@ -351,18 +352,43 @@ async def work(state: _Run, frontier: Frontier, batch: list[str]) -> list[PageOu
             frontier.failed(fetched.url, f"{outcome.reason}: {outcome.detail}", now=state.stamp())
         return outcome
 
-    async def worker(db: ArchiveThread, fetch: PageFetch, validators: dict[str, tuple[str | None, str | None]]
-                     ) -> None:
-        while not state.stop.is_set():
+    # With fetch processes a worker hands each page to the archive and fetches the next one at once:
+    # waiting for the store left the processes idle whenever the archive thread was busy (a group
+    # commit indexes ~100 pages); 5% more pages/s in bench_crawl. In one process it stores first:
+    # fetching on meanwhile only makes the event loop and the archive thread contend for the GIL (3%
+    # fewer pages/s). Pages fetched but not yet stored are bounded; a failed store stops the run.
+    storing: set[asyncio.Task[None]] = set()
+    room = asyncio.Semaphore(2 * state.settings.crawl.concurrency)
+    failures: list[Exception] = []
+
+    async def keep(db: ArchiveThread, fetched: Fetched) -> None:
+        try:
+            outcome = await db.call(store, fetched)
+        except Exception as e:  # raised by work() once every page in hand is stored
+            failures.append(e)
+            return
+        finally:
+            room.release()
+        outcomes.append(outcome)
+        if state.on_page:
+            state.on_page(outcome)
+
+    async def worker(db: ArchiveThread, fetch: PageFetch, hand_off: bool,
+                     validators: dict[str, tuple[str | None, str | None]]) -> None:
+        while not state.stop.is_set() and not failures:
             try:
                 url = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
             etag, last_modified = validators.get(url, (None, None))
-            outcome = await db.call(store, await fetch(url, etag=etag, last_modified=last_modified))
-            outcomes.append(outcome)
-            if state.on_page:
-                state.on_page(outcome)
+            fetched = await fetch(url, etag=etag, last_modified=last_modified)
+            await room.acquire()
+            if not hand_off:
+                await keep(db, fetched)
+                continue
+            task = asyncio.create_task(keep(db, fetched))
+            storing.add(task)
+            task.add_done_callback(storing.discard)
 
     async def committer(db: ArchiveThread) -> None:
         # a group must not hold the write lock while every worker waits on the network
@@ -375,8 +401,15 @@ async def work(state: _Run, frontier: Frontier, batch: list[str]) -> list[PageOu
         try:
             # validators for every URL at once (a URL is fetched once a run): not a lookup per page
             validators = await db.call(state.archive.conditional_headers_many, batch)
-            async with _page_fetch(state, len(batch)) as fetch:
-                await asyncio.gather(*(worker(db, fetch, validators) for _ in range(state.settings.crawl.concurrency)))
+            async with _page_fetch(state, len(batch)) as (fetch, hand_off):
+                try:
+                    await asyncio.gather(*(worker(db, fetch, hand_off, validators)
+                                           for _ in range(state.settings.crawl.concurrency)))
+                finally:
+                    # every page fetched is stored (or its store fails) before the run ends
+                    await asyncio.gather(*storing, return_exceptions=True)
+            if failures:
+                raise failures[0]
         finally:
             if ticker is not None:
                 ticker.cancel()
