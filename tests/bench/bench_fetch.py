@@ -49,7 +49,7 @@ from scraper.config import load_settings, load_sites  # noqa: E402
 from scraper.extract import extract_raw  # noqa: E402
 from scraper.fetch import Fetcher, FetchOptions, FetchResult  # noqa: E402
 from scraper.models import Article  # noqa: E402
-from scraper.pipeline import ArchiveThread, store_fetched, store_page  # noqa: E402
+from scraper.pipeline import ArchiveThread, Fetched, store_fetched, store_page  # noqa: E402
 from scraper.processes import FetchProcesses  # noqa: E402
 from tests.server import LocalServer, Route  # noqa: E402
 
@@ -274,16 +274,27 @@ async def in_processes(urls: list[str], args: argparse.Namespace, pipeline: Pipe
     failures = 0
 
     async def run(batch: list[str], workers: FetchProcesses) -> None:
-        nonlocal failures
         queue = iter(batch)
+        room = asyncio.Semaphore(2 * args.concurrency)
+        storing: set[asyncio.Task[None]] = set()
+
+        async def store(fetched: Fetched) -> None:
+            nonlocal failures
+            try:
+                failures += not (await store_fetched(fetched, db=pipeline.db)).ok
+            finally:
+                room.release()
 
         async def one() -> None:
-            nonlocal failures
-            for url in queue:
+            for url in queue:  # as the crawl does: hand the page to the archive, fetch the next
                 fetched = await workers.fetch_page(url, etag=None, last_modified=None)
-                failures += not (await store_fetched(fetched, db=pipeline.db)).ok
+                await room.acquire()
+                task = asyncio.create_task(store(fetched))
+                storing.add(task)
+                task.add_done_callback(storing.discard)
 
         await asyncio.gather(*(one() for _ in range(args.concurrency)))
+        await asyncio.gather(*storing)
         await pipeline.db.commit()
 
     async with FetchProcesses(args.processes, options=options, sites=pipeline.sites) as workers:
