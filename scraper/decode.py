@@ -100,8 +100,10 @@ def _detect(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8", errors="replace"), "utf-8"
     # Korean text is far more likely cp949 than the single-byte codes detection
     # sometimes picks for short samples.
-    if name in ("euc_kr", "johab") or (name != "cp949" and _strict(data, "cp949") is not None and _mostly_hangul(data)):
+    if name in ("euc_kr", "johab") or (name != "cp949" and korean is not None and _mostly_hangul(data)):
         name = "cp949"
+    if name == "cp949" and korean is not None:
+        return korean, name  # decoded already, strictly
     return data.decode(name, errors="replace"), name
 
 
