@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import json
 import logging
 import re
@@ -44,7 +43,7 @@ import sqlite3
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -53,6 +52,7 @@ from sqlite_utils import Database
 
 from scraper import schema
 from scraper import simhash as sh
+from scraper.digest import Digest, Packed, digest, pack
 from scraper.errors import ArchiveError, ScraperError
 from scraper.models import Article
 from scraper.schema import (
@@ -79,33 +79,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    """What ingest needs that costs CPU, computed before taking the write lock."""
-
-    article: Article
-    canonical: str
-    urls: tuple[str, ...]
-    json: str
-    simhash: int
-    near_eligible: bool
-    dup_eligible: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _Packed:
-    sha256: str
-    size: int
-    data: bytes
-    content_type: str | None
-    encoding: str | None
-
-
 # (id, content_hash, simhash, site, article_id, canonical_url) of a matching article
 _Found = tuple[int, str, int, str, str | None, str]
 _FOUND = "SELECT a.id, a.content_hash, a.simhash, a.site, a.article_id, a.canonical_url FROM "
 _MARKS28 = ", ".join("?" * len(sh.band_keys(0)))
-_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 
 
 # SQLite rolls a whole transaction back on some errors (a full disk, I/O errors)
@@ -116,15 +93,6 @@ def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _pack(raw: bytes, content_type: str | None) -> _Packed:
-    charset = _CHARSET.search(content_type or "")
-    # Level 2, not zlib's default 6: on the three ~100 KB KBS pages level 6
-    # took ~3.6 ms a page (the largest single cost of storing a real page) for
-    # a ratio of 4.0; level 2 takes under half that for 3.5.
-    return _Packed(hashlib.sha256(raw).hexdigest(), len(raw), zlib.compress(raw, 2), content_type,
-                   charset.group(1).lower() if charset else None)
 
 
 def _changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
@@ -284,12 +252,16 @@ class Archive:
         compressed so extraction can be re-run; ``fetch``: also log the fetch.
         One transaction: the article and all its rows are written, or none.
         """
+        return self.ingest_digest(digest(article, url=url, raw=raw, content_type=content_type), url=url,
+                                  fetched_at=fetched_at, fetch=fetch)
+
+    def ingest_digest(self, d: Digest, *, url: str, fetched_at: str | None = None,
+                      fetch: FetchRecord | None = None) -> IngestResult:
+        """``ingest`` of an article digested already (``digest.digest``, perhaps in another process)."""
         seen_at = self._timestamp(fetched_at or (fetch.fetched_at if fetch else None))
-        prepared = self._prepare(article, url)
-        packed = _pack(raw, content_type) if raw is not None else None
         with self._write(f"ingest {url}") as conn:
-            raw_sha = self._put_raw(conn, packed, url, seen_at) if packed else None
-            result = self._apply(conn, prepared, seen_at, raw_sha)
+            raw_sha = self._put_raw(conn, d.raw, url, seen_at) if d.raw else None
+            result = self._apply(conn, d, seen_at, raw_sha)
             if fetch is not None:
                 result = replace(result, fetch_id=self._put_fetch(conn, fetch, seen_at, raw_sha, result))
         log.debug("ingest %s: %s (article %d)", url, result.outcome, result.article_id)
@@ -299,7 +271,7 @@ class Archive:
                      content_type: str | None = None) -> int:
         """Log a fetch that produced no article (an error, a 304, a refusal); returns its row id."""
         seen_at = self._timestamp(fetch.fetched_at)
-        packed = _pack(raw, content_type) if raw is not None else None
+        packed = pack(raw, content_type) if raw is not None else None
         with self._write(f"record a fetch of {fetch.url}") as conn:
             raw_sha = self._put_raw(conn, packed, fetch.url, seen_at) if packed else None
             return self._put_fetch(conn, fetch, seen_at, raw_sha, None)
@@ -333,18 +305,10 @@ class Archive:
                 found.update((url, (etag, last_modified)) for url, etag, last_modified in rows)  # newest wins
         return found
 
-    def _prepare(self, article: Article, url: str) -> _Prepared:
-        canonical = article.canonical_url or article.url or url
-        text, body_chars = sh.features(article.title, article.body)
-        return _Prepared(
-            article=article, canonical=canonical,
-            urls=tuple(dict.fromkeys(u for u in (canonical, article.url, url) if u)),
-            json=json.dumps(article.to_dict(), ensure_ascii=False, separators=(",", ":")),
-            simhash=sh.simhash(text),
-            near_eligible=body_chars >= self._policy.min_chars, dup_eligible=body_chars > 0,
-        )
+    def _near_eligible(self, d: Digest) -> bool:
+        return d.body_chars >= self._policy.min_chars
 
-    def _put_raw(self, conn: sqlite3.Connection, packed: _Packed, url: str, seen_at: str) -> str:
+    def _put_raw(self, conn: sqlite3.Connection, packed: Packed, url: str, seen_at: str) -> str:
         conn.execute(
             "INSERT OR IGNORE INTO raw_pages (sha256, url, fetched_at, content_type, encoding, size,"
             " compression, data) VALUES (?, ?, ?, ?, ?, ?, 'zlib', ?)",
@@ -361,7 +325,7 @@ class Archive:
              result and result.version_id, result and result.outcome))
         return int(cursor.lastrowid or 0)
 
-    def _apply(self, conn: sqlite3.Connection, p: _Prepared, seen_at: str, raw: str | None) -> IngestResult:
+    def _apply(self, conn: sqlite3.Connection, p: Digest, seen_at: str, raw: str | None) -> IngestResult:
         found = self._find(conn, p)
         if found is not None:
             if found[1] == p.article.content_hash:
@@ -372,7 +336,7 @@ class Archive:
             return self._duplicate(conn, original, p, seen_at)
         return self._insert(conn, p, seen_at, raw)
 
-    def _find(self, conn: sqlite3.Connection, p: _Prepared) -> _Found | None:
+    def _find(self, conn: sqlite3.Connection, p: Digest) -> _Found | None:
         a = p.article
         if a.article_id:
             row = conn.execute(_FOUND + "articles a WHERE site = ? AND article_id = ?",
@@ -389,17 +353,17 @@ class Archive:
                 return tuple(row)
         return None
 
-    def _exact_original(self, conn: sqlite3.Connection, p: _Prepared, *, before: int | None) -> int | None:
-        if not p.dup_eligible:
+    def _exact_original(self, conn: sqlite3.Connection, p: Digest, *, before: int | None) -> int | None:
+        if p.body_chars == 0:
             return None
         row = conn.execute("SELECT min(article) FROM versions WHERE content_hash = ? AND article < ?",
                            (p.article.content_hash, before if before is not None else 1 << 62)).fetchone()
         return None if row[0] is None else int(row[0])
 
-    def _nearest(self, conn: sqlite3.Connection, p: _Prepared, *,
+    def _nearest(self, conn: sqlite3.Connection, p: Digest, *,
                  before: int | None) -> tuple[int, int] | None:
         """(article id, Hamming distance) of the closest older article within the policy."""
-        if not p.near_eligible:
+        if not self._near_eligible(p):
             return None
         keys = sh.band_keys(p.simhash)
         # An article shares up to 28 keys with a close neighbour; DISTINCT sends it to Python once. Stories
@@ -411,12 +375,12 @@ class Archive:
                    default=None)
         return (best[1], best[0]) if best and best[0] <= self._policy.max_distance else None
 
-    def _unchanged(self, conn: sqlite3.Connection, found: _Found, p: _Prepared, seen_at: str) -> IngestResult:
+    def _unchanged(self, conn: sqlite3.Connection, found: _Found, p: Digest, seen_at: str) -> IngestResult:
         conn.execute("UPDATE articles SET last_seen = max(last_seen, ?) WHERE id = ?", (seen_at, found[0]))
         self._put_urls(conn, found[0], p.urls, found[5], seen_at)
         return IngestResult("unchanged", found[0], self._latest_version(conn, found[0]))
 
-    def _duplicate(self, conn: sqlite3.Connection, original: int, p: _Prepared, seen_at: str) -> IngestResult:
+    def _duplicate(self, conn: sqlite3.Connection, original: int, p: Digest, seen_at: str) -> IngestResult:
         a = p.article
         conn.execute(
             "INSERT INTO duplicates (article, canonical_url, site, article_id, content_hash, first_seen,"
@@ -428,7 +392,7 @@ class Archive:
         version_id = self._latest_version(conn, original)
         return IngestResult("duplicate", original, version_id, duplicate_of=original)
 
-    def _insert(self, conn: sqlite3.Connection, p: _Prepared, seen_at: str, raw: str | None) -> IngestResult:
+    def _insert(self, conn: sqlite3.Connection, p: Digest, seen_at: str, raw: str | None) -> IngestResult:
         near_id, distance = self._nearest(conn, p, before=None) or (None, None)
         cursor = conn.execute(
             "INSERT INTO articles (canonical_url, site, article_id, content_hash, simhash, first_seen,"
@@ -442,7 +406,7 @@ class Archive:
         outcome: Outcome = "new" if near_id is None else "near-duplicate"
         return IngestResult(outcome, article_id, version_id, near_duplicate_of=near_id, distance=distance)
 
-    def _update(self, conn: sqlite3.Connection, found: _Found, p: _Prepared, seen_at: str,
+    def _update(self, conn: sqlite3.Connection, found: _Found, p: Digest, seen_at: str,
                 raw: str | None) -> IngestResult:
         article_id = found[0]
         previous = conn.execute("SELECT article_json FROM versions WHERE article = ? ORDER BY id DESC"
@@ -467,7 +431,7 @@ class Archive:
                             near_duplicate_of=near_id, distance=distance)
 
     @staticmethod
-    def _identity(p: _Prepared) -> tuple[Any, ...]:
+    def _identity(p: Digest) -> tuple[Any, ...]:
         a = p.article
         return (p.canonical, a.site, a.article_id, a.content_hash, sh.to_signed(p.simhash))
 
@@ -482,7 +446,7 @@ class Archive:
         row = conn.execute("SELECT max(id) FROM versions WHERE article = ?", (article_id,)).fetchone()
         return int(row[0])
 
-    def _put_version(self, conn: sqlite3.Connection, article_id: int, p: _Prepared, seen_at: str,
+    def _put_version(self, conn: sqlite3.Connection, article_id: int, p: Digest, seen_at: str,
                      raw: str | None, changed: list[str]) -> int:
         cursor = conn.execute(
             "INSERT INTO versions (article, content_hash, seen_at, changed, raw_page, article_json)"
@@ -499,7 +463,7 @@ class Archive:
             " WHERE urls.article != excluded.article OR urls.kind != excluded.kind",
             [(u, article_id, "canonical" if u == canonical else "alias", seen_at) for u in urls])
 
-    def _put_related(self, conn: sqlite3.Connection, article_id: int, p: _Prepared, seen_at: str) -> None:
+    def _put_related(self, conn: sqlite3.Connection, article_id: int, p: Digest, seen_at: str) -> None:
         """Everything hanging off an article row: URLs, reporters, tip-line, related links, SimHash keys."""
         a = p.article
         self._put_urls(conn, article_id, p.urls, p.canonical, seen_at)
@@ -514,7 +478,7 @@ class Archive:
         conn.executemany("INSERT INTO related_links (article, position, kind, title, url)"
                          " VALUES (?, ?, ?, ?, ?)",
                          [(article_id, i, r.kind, r.title, r.url) for i, r in enumerate(a.related)])
-        if p.near_eligible:
+        if self._near_eligible(p):
             signed = sh.to_signed(p.simhash)
             conn.executemany("INSERT OR IGNORE INTO simhash_keys (key, article, simhash) VALUES (?, ?, ?)",
                              [(key, article_id, signed) for key in sh.band_keys(p.simhash)])
@@ -730,7 +694,7 @@ class Archive:
                 failed += 1
                 log.warning("re-extract %s failed: %s", page.url, e)
                 continue
-            prepared = self._prepare(article, page.url)
+            prepared = digest(article, url=page.url)
             with self._write(f"re-ingest {page.url}") as conn:
                 result = self._apply(conn, prepared, page.fetched_at, page.sha256)
             outcomes[result.outcome] += 1

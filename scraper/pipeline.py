@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from . import warc
 from .archive import Archive, FetchRecord
 from .config import SiteProfile
+from .digest import Digest, digest
 from .errors import InputError, ScraperError
 from .extract import extract_raw
 from .fetch import Fetcher, FetchResult
@@ -137,6 +138,8 @@ class Fetched:
     failure: tuple[str, int | None, str] | None = None
     article: Article | None = None
     unreadable: str | None = None
+    #: the article made ready to ingest (see digest.py), for an article worth storing
+    digest: Digest | None = None
     #: HTTP exchanges to record (a fetch process has no WARC of its own to write them to)
     exchanges: tuple[Exchange, ...] = ()
 
@@ -151,7 +154,10 @@ async def fetch_page(url: str, *, fetcher: Fetcher, etag: str | None, last_modif
     if result.not_modified:
         return Fetched(url, result)
     article, unreadable = extract_page(result.to_raw_page(), sites=sites, site=site)
-    return Fetched(url, result, article=article, unreadable=unreadable)
+    ready = None
+    if article is not None and article.looks_like_article:
+        ready = digest(article, url=url, raw=result.content, content_type=result.content_type)
+    return Fetched(url, result, article=article, unreadable=unreadable, digest=ready)
 
 
 def extract_page(page: RawPage, *, sites: Mapping[str, SiteProfile], site: str) -> tuple[Article | None, str | None]:
@@ -200,12 +206,16 @@ def archive_fetched(archive: Archive, fetched: Fetched) -> PageOutcome:
         archive.record_fetch(_record(result))
         stored = archive.get(url)
         return PageOutcome(url, "unchanged", stored.id if stored else None, stored.article.title if stored else None)
-    return archive_article(archive, url, result.to_raw_page(), _record(result), fetched.article, fetched.unreadable)
+    return archive_article(archive, url, result.to_raw_page(), _record(result), fetched.article, fetched.unreadable,
+                           ready=fetched.digest)
 
 
 def archive_article(archive: Archive, url: str, page: RawPage, fetch: FetchRecord, article: Article | None,
-                    unreadable: str | None, *, log_fetch: bool = True) -> PageOutcome:
-    """Ingest an extracted page (``article``, or why it could not be read: ``unreadable``)."""
+                    unreadable: str | None, *, log_fetch: bool = True, ready: Digest | None = None) -> PageOutcome:
+    """Ingest an extracted page (``article``, or why it could not be read: ``unreadable``).
+
+    ``ready``: the article digested already (``fetch_page`` does it where it fetched).
+    """
     if article is None:  # binary data, an oversized page: the fetch is kept, the page is not
         if log_fetch:
             archive.record_fetch(replace(fetch, error=f"unreadable: {unreadable}"), raw=page.content,
@@ -216,8 +226,8 @@ def archive_article(archive: Archive, url: str, page: RawPage, fetch: FetchRecor
             archive.record_fetch(replace(fetch, error="not-an-article"), raw=page.content,
                                  content_type=page.content_type)
         return PageOutcome(url, "failed", reason="not-an-article", detail="no article text or article id on the page")
-    stored = archive.ingest(article, url=url, raw=page.content, content_type=page.content_type,
-                            fetched_at=fetch.fetched_at, fetch=fetch if log_fetch else None)
+    ready = ready or digest(article, url=url, raw=page.content, content_type=page.content_type)
+    stored = archive.ingest_digest(ready, url=url, fetched_at=fetch.fetched_at, fetch=fetch if log_fetch else None)
     return PageOutcome(url, stored.outcome, stored.article_id, article.title)
 
 
