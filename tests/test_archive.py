@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import pickle
 import sqlite3
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from sqlite_utils import Database
 from scraper import schema
 from scraper import simhash as sh
 from scraper.archive import CSV_COLUMNS, Archive, FetchRecord, NearDuplicatePolicy
+from scraper.digest import digest
 from scraper.errors import ArchiveError, ExtractError
 from scraper.models import Article, Image, RelatedLink, Reporter, Tipline, Turn
 
@@ -205,6 +207,26 @@ def test_new_article_writes_every_table(archive: Archive, path: Path) -> None:
     assert rows(path, "SELECT status, bytes, etag, raw_page, article, version, outcome FROM fetches") == [
         (200, len(raw), '"v1"', page[0], result.article_id, result.version_id, "new")]
     assert count(path, "simhash_keys") == 28
+
+
+def test_a_digest_made_elsewhere_stores_what_ingest_stores(tmp_path: Path, clock: Clock) -> None:
+    """A fetch process digests its pages and sends them over a pipe: the archive must end up the same."""
+    raw = "<html><body>성남시 돌봄</body></html>".encode()
+    fetch = FetchRecord(url=URL, status=200, n_bytes=len(raw), elapsed_s=0.4, etag='"v1"')
+    tables = ("articles", "versions", "raw_pages", "urls", "reporters", "tipline_contacts", "related_links",
+              "simhash_keys", "fetches")
+    contents = []
+    for name, store in (("direct", lambda a: a.ingest(make_article(), url=URL, raw=raw,
+                                                       content_type="text/html; charset=UTF-8", fetch=fetch)),
+                        ("digested", lambda a: a.ingest_digest(
+                            pickle.loads(pickle.dumps(digest(make_article(), url=URL, raw=raw,
+                                                             content_type="text/html; charset=UTF-8"))),
+                            url=URL, fetch=fetch))):
+        with Archive.open(tmp_path / f"{name}.db", now=clock) as archive:
+            assert store(archive).outcome == "new"
+        contents.append({t: rows(tmp_path / f"{name}.db", f"SELECT * FROM {t}") for t in tables})
+    assert contents[0] == contents[1]
+    assert all(contents[0][t] for t in tables)
 
 
 def test_same_article_by_another_url_is_unchanged_and_only_last_seen_moves(

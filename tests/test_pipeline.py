@@ -1,4 +1,4 @@
-"""The crawl's archive thread: group commit, and what a failure inside a group does."""
+"""The crawl's archive thread (group commit, a failure inside a group), and what fetch_page hands it."""
 
 from __future__ import annotations
 
@@ -9,10 +9,15 @@ from pathlib import Path
 import pytest
 
 from scraper.archive import Archive
+from scraper.config import SiteProfile
+from scraper.digest import digest
 from scraper.errors import ArchiveError
+from scraper.fetch import Fetcher, FetchOptions
 from scraper.models import RelatedLink
-from scraper.pipeline import ArchiveThread
+from scraper.pipeline import ArchiveThread, Fetched, fetch_page
 
+from .conftest import FIXTURES
+from .server import LocalServer
 from .test_archive import OTHER, PARAGRAPH, URL, count, make_article
 
 
@@ -62,3 +67,20 @@ def test_a_failed_call_inside_a_group_loses_only_itself(tmp_path: Path) -> None:
         with ArchiveThread(archive, group_s=60) as db:
             asyncio.run(go(db))
         assert count(path, "articles") == 1
+
+
+def test_fetch_page_digests_articles_where_it_fetched_them(server: LocalServer, sites: dict[str, SiteProfile]) -> None:
+    """A fetch process sends its pages ready to store; a page that is no article is sent as it is."""
+    article_url = server.add("/news/view.do?ncd=8221473", (FIXTURES / "kbs2025_text.html").read_bytes())
+    other_url = server.add("/about", (FIXTURES / "not_article.html").read_bytes())
+
+    async def fetch(url: str) -> Fetched:
+        async with Fetcher(options=FetchOptions().without_politeness()) as fetcher:
+            return await fetch_page(url, fetcher=fetcher, etag=None, last_modified=None, sites=sites)
+
+    fetched = asyncio.run(fetch(article_url))
+    assert fetched.article is not None and fetched.result is not None and fetched.digest is not None
+    assert fetched.digest == digest(fetched.article, url=article_url, raw=fetched.result.content,
+                                    content_type=fetched.result.content_type)
+    other = asyncio.run(fetch(other_url))
+    assert other.article is not None and not other.article.looks_like_article and other.digest is None
