@@ -104,21 +104,38 @@ def split_source(source: str) -> tuple[str, str | None]:
 _HEAD_ONLY = ("meta[property", "meta[name", "link[rel")
 
 
-def select(tree: LexborHTMLParser | LexborNode, selector: str) -> list[LexborNode]:
-    """``tree.css(selector)``, searching only <head> for head-only elements (a tenth of a page)."""
+def _scope(tree: LexborHTMLParser | LexborNode, selector: str) -> LexborHTMLParser | LexborNode:
+    """Where to look for ``selector``: only <head> for head-only elements (a tenth of a page)."""
     if isinstance(tree, LexborHTMLParser) and selector.startswith(_HEAD_ONLY) and tree.head is not None:
-        return tree.head.css(selector)
-    return tree.css(selector)
+        return tree.head
+    return tree
+
+
+def select(tree: LexborHTMLParser | LexborNode, selector: str) -> list[LexborNode]:
+    """``tree.css(selector)``, searching only <head> for head-only elements."""
+    return _scope(tree, selector).css(selector)
 
 
 def first_value(tree: LexborHTMLParser | LexborNode, source: str) -> str | None:
     """The text or attribute named by a CSS source, or None when absent/empty."""
     selector, attr = split_source(source)
-    for node in select(tree, selector):
-        value = node.attributes.get(attr) if attr else node.text(deep=True, separator=" ")
-        if value and (value := clean_line(value)):
+    scope = _scope(tree, selector)
+    # The first match nearly always holds the value, and css_first stops walking there (css() walks on
+    # to the end); only when it is empty are the other matches read.
+    first = scope.css_first(selector)
+    if first is None:
+        return None
+    if value := _value_of(first, attr):
+        return value
+    for node in scope.css(selector)[1:]:
+        if value := _value_of(node, attr):
             return value
     return None
+
+
+def _value_of(node: LexborNode, attr: str | None) -> str | None:
+    value = node.attributes.get(attr) if attr else node.text(deep=True, separator=" ")
+    return clean_line(value) if value else None
 
 
 def jsonld_article(tree: LexborHTMLParser) -> dict[str, Any]:

@@ -68,7 +68,8 @@ def extract_html(
     """Read ``html`` with ``profile``; pass ``tree`` if the page is already parsed (it gets modified)."""
     tree = tree if tree is not None else LexborHTMLParser(html)
     for selector in profile.fields.page_drop:
-        decompose_all(tree.css(selector))
+        if (node := tree.css_first(selector)) is not None:  # the first only: most are near the top, so this
+            node.decompose()                                # walk stops early, where css() would walk on
     profile = _layout(profile, tree)
     page = Page(html, tree, jsonld_article(tree), profile, url or profile.urls.base or None)
     canonical_url, article_id = _identity(page, url)
