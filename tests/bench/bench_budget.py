@@ -9,7 +9,9 @@ the same pages, in one run, as CPU time per page:
 
   floors - work no design of this tool can skip, done by the libraries it is
            built on, with none of our code around them:
-    http GET (bare httpx)   a keep-alive AsyncClient.get, client side
+    http GET (bare httpx)   a keep-alive AsyncClient.get on the transport the fetcher
+                            uses (scraper/transport.py), client side; httpx's
+                            default transport is timed too, for reference
     test server             the server process's CPU for those requests
     lexbor parse            LexborHTMLParser(page), nothing read from it
     FTS5 trigram index      inserting title + body into an FTS5 trigram table
@@ -54,6 +56,7 @@ from scraper.config import load_sites  # noqa: E402
 from scraper.extract import extract_raw  # noqa: E402
 from scraper.fetch import Fetcher, FetchOptions, FetchResult  # noqa: E402
 from scraper.models import Article  # noqa: E402
+from scraper.transport import KeepAliveTransport  # noqa: E402
 from tests.bench.bench_fetch import cpu_s, serve  # noqa: E402
 
 TARGETS = {"fetch+extract+archive (issue 4)": 300, "crawl (issue 5)": 200}
@@ -67,8 +70,9 @@ def cpu_per_item(run: Callable[[], object], count: int) -> float:
     return 1000 * (time.process_time() - start) / count
 
 
-async def bare_gets(urls: list[str], concurrency: int) -> list[bytes]:
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency)) as client:
+async def bare_gets(urls: list[str], concurrency: int, *, default_transport: bool = False) -> list[bytes]:
+    transport = None if default_transport else KeepAliveTransport()
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency), transport=transport) as client:
         queue = iter(urls)
         bodies: dict[str, bytes] = {}
 
@@ -142,6 +146,9 @@ def main() -> int:
         bodies: list[bytes] = []
         http_bare, server_cpu = timed_http(
             lambda: bodies.extend(asyncio.run(bare_gets(urls, args.concurrency))), len(urls), server.pid)
+        stock = [u.replace("ncd=", "ncd=8") for u in urls]
+        http_stock, _ = timed_http(lambda: asyncio.run(bare_gets(stock, args.concurrency, default_transport=True)),
+                                   len(stock), server.pid)
         results: list[FetchResult] = []
         http_ours, _ = timed_http(lambda: results.extend(asyncio.run(our_fetches(urls, args.concurrency))),
                                   len(urls), server.pid)
@@ -165,6 +172,7 @@ def main() -> int:
               "FTS5 trigram index": fts, "zlib level 2 + sha256": keep}
     ours = {"fetch (ours)": http_ours, "test server": server_cpu, "extract (ours)": extract,
             "ingest (ours)": ingest}
+    print(f"(reference: a bare GET on httpx's default transport, {http_stock:.2f} ms)")
     for title, stages in (("floors", floors), ("ours", ours)):
         print(f"{title}:")
         for name, ms in stages.items():
