@@ -325,10 +325,14 @@ class AsyncioNetwork(httpcore.AsyncNetworkBackend):
         local = (local_address, 0) if local_address else None
         try:
             async with asyncio.timeout(timeout):
-                # Happy eyeballs (RFC 8305), as anyio does: a host whose IPv6 address is unreachable
-                # is tried over IPv4 a quarter second later, not after a connect timeout.
-                transport, socket = await loop.create_connection(_Socket, host, port, local_addr=local,
-                                                                 happy_eyeballs_delay=0.25)
+                if isinstance(loop, asyncio.BaseEventLoop):
+                    # Happy eyeballs (RFC 8305), as anyio does: a host whose IPv6 address is unreachable
+                    # is tried over IPv4 a quarter second later, not after a connect timeout.
+                    connecting = loop.create_connection(_Socket, host, port, local_addr=local,
+                                                        happy_eyeballs_delay=0.25)
+                else:  # other loops (uvloop) do not take the option
+                    connecting = loop.create_connection(_Socket, host, port, local_addr=local)
+                transport, socket = await connecting
         except TimeoutError as e:
             raise httpcore.ConnectTimeout(f"connecting to {host}:{port} timed out") from e
         except OSError as e:
