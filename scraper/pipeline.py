@@ -68,6 +68,12 @@ class ArchiveThread:
     page. A process killed mid-group loses that group's last ``group_s`` of
     work whole - articles and frontier marks together - so the next run
     fetches those pages again and nothing is half-written.
+
+    Calls that arrive while the thread is busy wait in a list and go to it
+    together, in order, and their results come back together: one handover
+    between the event loop and the thread for a batch of pages instead of
+    two per page (each handover wakes the other thread, which then waits for
+    the GIL; profiled, that was a tenth of the crawl process's CPU).
     """
 
     def __init__(self, archive: Archive, *, group_s: float = 0.0) -> None:
@@ -76,13 +82,47 @@ class ArchiveThread:
         self._group_s = group_s
         self._group: ExitStack | None = None
         self._opened = 0.0
+        self._waiting: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+        self._drainer: asyncio.Task[None] | None = None
 
     async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, self._grouped, partial(fn, *args, **kwargs))
+        """``fn(*args, **kwargs)`` on the archive thread, after every call made before it."""
+        result: T = await self._submit(partial(self._grouped, partial(fn, *args, **kwargs)))
+        return result
 
     async def commit(self) -> None:
         """Commit the open group now, if there is one."""
-        await asyncio.get_running_loop().run_in_executor(self._pool, self._commit)
+        await self._submit(self._commit)
+
+    def _submit(self, job: Callable[[], T]) -> asyncio.Future[T]:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append((job, future))
+        if self._drainer is None:
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
+        return future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        batch: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                outcomes = await loop.run_in_executor(self._pool, _run_all, [job for job, _ in batch])
+                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                    if future.done():  # its caller gave up waiting
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+        except BaseException as e:  # the thread is gone (closed) or this task was cancelled: nobody waits forever
+            for _, future in batch + self._waiting:
+                if not future.done():
+                    future.set_exception(e if isinstance(e, Exception) else RuntimeError("the archive thread stopped"))
+            self._waiting = []
+            raise
+        finally:
+            self._drainer = None
 
     async def commit_if_due(self) -> None:
         """Commit an open group that is old enough (a crawl calls this while it waits on the network)."""
@@ -121,6 +161,17 @@ class ArchiveThread:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _run_all(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
+    """Run each job in turn: (True, its result) or (False, what it raised); one failing stops no other."""
+    outcomes: list[tuple[bool, Any]] = []
+    for job in jobs:
+        try:
+            outcomes.append((True, job()))
+        except BaseException as e:  # handed to the caller's future, as run_in_executor would
+            outcomes.append((False, e))
+    return outcomes
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,3 +84,25 @@ def test_fetch_page_digests_articles_where_it_fetched_them(server: LocalServer, 
                                     content_type=fetched.result.content_type)
     other = asyncio.run(fetch(other_url))
     assert other.article is not None and not other.article.looks_like_article and other.digest is None
+
+
+def test_calls_made_while_the_thread_is_busy_run_in_order_and_fail_alone(tmp_path: Path) -> None:
+    """Calls queued behind a slow one go to the thread together: order and per-call errors are kept."""
+    ran: list[int] = []
+
+    def job(n: int) -> int:
+        if n == 0:
+            time.sleep(0.2)  # the others queue up meanwhile
+        ran.append(n)
+        if n == 5:
+            raise ValueError("five")
+        return n * 10
+
+    async def go(db: ArchiveThread) -> list[int | BaseException]:
+        return await asyncio.gather(*(db.call(job, n) for n in range(10)), return_exceptions=True)
+
+    with Archive.open(tmp_path / "archive.db") as archive, ArchiveThread(archive) as db:
+        results = asyncio.run(go(db))
+    assert ran == list(range(10))
+    assert [r for r in results if not isinstance(r, BaseException)] == [n * 10 for n in range(10) if n != 5]
+    assert isinstance(results[5], ValueError) and str(results[5]) == "five"
