@@ -120,7 +120,8 @@ class ArchiveThread:
                 if not future.done():
                     future.set_exception(e if isinstance(e, Exception) else RuntimeError("the archive thread stopped"))
             self._waiting = []
-            raise
+            if not isinstance(e, Exception):
+                raise  # a cancellation goes on; an error has reached every caller
         finally:
             self._drainer = None
 

@@ -106,3 +106,14 @@ def test_calls_made_while_the_thread_is_busy_run_in_order_and_fail_alone(tmp_pat
     assert ran == list(range(10))
     assert [r for r in results if not isinstance(r, BaseException)] == [n * 10 for n in range(10) if n != 5]
     assert isinstance(results[5], ValueError) and str(results[5]) == "five"
+
+
+def test_a_call_after_the_thread_closed_fails_instead_of_waiting(tmp_path: Path) -> None:
+    async def go(db: ArchiveThread) -> None:
+        with pytest.raises(RuntimeError, match="shutdown"):
+            await asyncio.wait_for(db.call(lambda: 1), timeout=5)
+
+    with Archive.open(tmp_path / "archive.db") as archive:
+        db = ArchiveThread(archive)
+        db.close()
+        asyncio.run(go(db))
