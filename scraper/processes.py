@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
+from . import heap
 from .config import SiteProfile
 from .fetch import Fetcher, FetchOptions, Recorder
 from .models import Exchange
@@ -164,6 +165,7 @@ def _record(exchange: Exchange) -> None:
 def _main(conn: Connection, options: FetchOptions, sites: dict[str, SiteProfile], site: str, record: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    heap.keep_freed_memory()  # a new process (spawn): the crawl's own setting does not carry over
     asyncio.run(_serve(conn, options, sites, site, record))
 
 

@@ -51,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from selectolax.lexbor import LexborHTMLParser  # noqa: E402
 
+from scraper import heap  # noqa: E402
 from scraper.archive import Archive  # noqa: E402
 from scraper.config import load_sites  # noqa: E402
 from scraper.extract import extract_raw  # noqa: E402
@@ -134,6 +135,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--slow-server", action="store_true", help="serve with tests/server.py (http.server)")
     args = parser.parse_args()
+    heap.keep_freed_memory()  # as the scraper command does (the fetch processes do it themselves)
     cores = os.cpu_count() or 1
     parent, child = multiprocessing.get_context("spawn").Pipe()
     server = multiprocessing.get_context("spawn").Process(target=serve, args=(child, args.slow_server), daemon=True)

@@ -9,12 +9,16 @@ this process (one core), so other load on the machine does not skew them
 much; but this machine's speed drifts (up to 2x within an hour), so the
 time is split into rounds, each timing ours and then trafilatura, and the
 ratio is taken within a round: both sides of it saw the same machine.
+malloc is set up as the ``scraper`` command sets it (scraper/heap.py), for
+both extractors: without it, trafilatura's allocations left ours faulting
+its parse tree's memory in afresh on every page.
 trafilatura comes from the `bench` extra (`pip install -e '.[bench]'`).
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import sys
 import time
@@ -24,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from scraper import heap  # noqa: E402
 from scraper.config import load_sites  # noqa: E402
 from scraper.extract import extract  # noqa: E402
 
@@ -51,6 +56,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="CPU time per extractor, over all rounds")
     parser.add_argument("--rounds", type=int, default=5, help="rounds, each timing ours then trafilatura")
     args = parser.parse_args()
+    kept = heap.keep_freed_memory()
     named = corpus()
     if not named:
         print("no pages found", file=sys.stderr)
@@ -65,7 +71,8 @@ def main() -> int:
         trafilatura = None
         print("trafilatura is not installed (pip install -e '.[bench]'): no ratio", file=sys.stderr)
     print(f"corpus: {len(pages)} pages, mean {size_kb:.0f} KB; {args.rounds} rounds of "
-          f"{args.seconds / args.rounds:.1f} s CPU per extractor")
+          f"{args.seconds / args.rounds:.1f} s CPU per extractor; malloc keeps freed memory (heap.py): "
+          f"{'yes' if kept else 'no'}")
     print(f"{'round':<7}{'ours pages/s':>14}{'trafilatura pages/s':>21}{'ratio':>8}")
     for page in pages:  # warm both up (imports, caches, lazily built tables) before any timing
         ours(page)
@@ -73,8 +80,11 @@ def main() -> int:
             trafilatura.extract(page, with_metadata=True)
     rows: list[tuple[float, float | None]] = []
     all_ours: list[float] = []
+    faults = 0  # minor page faults during our rounds: memory the kernel had to hand over again
     for number in range(1, args.rounds + 1):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         mine, timings = rate(ours, pages, args.seconds / args.rounds)
+        faults += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
         all_ours += timings
         theirs = None
         if trafilatura is not None:
@@ -85,7 +95,8 @@ def main() -> int:
         print(f"{number:<7}{mine:>14.0f}{(f'{theirs:.0f}' if theirs else '-'):>21}{ratio:>8}")
     median_ours = statistics.median(m for m, _ in rows)
     print(f"ours: median {median_ours:.0f} pages/s over rounds (best {max(m for m, _ in rows):.0f}, worst "
-          f"{min(m for m, _ in rows):.0f}); median {1000 * statistics.median(all_ours):.2f} ms a page")
+          f"{min(m for m, _ in rows):.0f}); median {1000 * statistics.median(all_ours):.2f} ms a page; "
+          f"{faults / len(all_ours):.1f} minor page faults a page")
     if trafilatura is not None:
         ratios = [m / t for m, t in rows if t]
         print(f"trafilatura {trafilatura.__version__}: median ratio {statistics.median(ratios):.1f}x "

@@ -44,6 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from scraper import heap  # noqa: E402
 from scraper.archive import Archive, FetchRecord  # noqa: E402
 from scraper.config import load_settings, load_sites  # noqa: E402
 from scraper.extract import extract_raw  # noqa: E402
@@ -333,6 +334,7 @@ def main() -> int:
                              "[crawl] processes does (default 2; 1 to skip)")
     parser.add_argument("--slow-server", action="store_true", help="serve with tests/server.py (http.server)")
     args = parser.parse_args()
+    heap.keep_freed_memory()  # as the scraper command does (the fetch processes do it themselves)
     spawn = multiprocessing.get_context("spawn")
     parent, child = spawn.Pipe()
     server = spawn.Process(target=serve, args=(child, args.slow_server), daemon=True)
