@@ -125,15 +125,16 @@ def first_value(tree: LexborHTMLParser | LexborNode, source: str) -> str | None:
     first = scope.css_first(selector)
     if first is None:
         return None
-    if value := _value_of(first, attr):
+    if value := node_value(first, attr):
         return value
     for node in scope.css(selector)[1:]:
-        if value := _value_of(node, attr):
+        if value := node_value(node, attr):
             return value
     return None
 
 
-def _value_of(node: LexborNode, attr: str | None) -> str | None:
+def node_value(node: LexborNode, attr: str | None) -> str | None:
+    """The attribute ``attr`` of ``node``, or its text when None, on one line; None when empty."""
     value = node.attributes.get(attr) if attr else node.text(deep=True, separator=" ")
     return clean_line(value) if value else None
 

@@ -28,6 +28,7 @@ from .dom import (
     jsonld_article,
     jsonld_text,
     node_lines,
+    node_value,
     script_string,
     select,
     split_source,
@@ -82,7 +83,7 @@ def extract_html(
     body_lines, body_images = _body(page)
     body = split_body(body_lines)
     tipline = parse_tipline(tip_lines + body.tipline)
-    copyright = page.first(profile.fields.copyright) or "\n".join(body.copyright) or None
+    copyright = _copyright(page) or "\n".join(body.copyright) or None
     return Article(
         url=url, canonical_url=canonical_url, site=profile.name, article_id=article_id,
         title=title, section=section, published_at=published, updated_at=updated,
@@ -91,6 +92,31 @@ def extract_html(
         copyright=copyright,
         tipline=tipline, related=_related(page),
     )
+
+
+def _copyright(page: Page) -> str | None:
+    """The copyright notice the page states, without the text of scripts inside it.
+
+    Footers often print the year with ``document.write(new Date().getFullYear())``,
+    whose source text would otherwise read as part of the notice. The body is
+    read by then, so removing a notice's scripts cannot take anything from it.
+    """
+    for source in page.profile.fields.copyright:
+        selector, attr = split_source(source)
+        if attr is None and not source.startswith(("jsonld:", "script:")):
+            node = page.tree.css_first(selector)
+            if node is None:
+                continue
+            # a notice is a handful of nodes: walking them costs less than a CSS query
+            decompose_all([n for n in node.traverse() if n.tag in _CODE_TAGS], within=node)
+            if value := node_value(node, None):
+                return value
+        if value := page.value(source):  # other sources, and the other matches of an empty first one
+            return value
+    return None
+
+
+_CODE_TAGS = frozenset(("script", "style", "noscript", "template"))
 
 
 def _layout(profile: SiteProfile, tree: LexborHTMLParser) -> SiteProfile:
