@@ -18,11 +18,12 @@ import zlib
 from dataclasses import dataclass
 
 from . import simhash as sh
-from .models import Article
+from .models import Article, pickled_as_tuple
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Packed:
     """A raw page as the archive keeps it."""
@@ -34,6 +35,7 @@ class Packed:
     encoding: str | None
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Digest:
     """An article and what its ingest computes up front."""

@@ -59,7 +59,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 from . import __version__, inflate
 from .decode import decode
 from .errors import ConfigError, FetchConnectError, FetchError, FetchRefused, FetchStatusError, FetchTimeout
-from .models import Exchange, RawPage
+from .models import Exchange, RawPage, pickled_as_tuple
 from .politeness import RobotsCache, Throttle, host_key, retry_after_s
 from .transport import KeepAliveTransport
 from .urls import is_http_url
@@ -134,6 +134,7 @@ class FetchOptions:
                        per_host_concurrency=self.global_concurrency)
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class FetchResult:
     url: str

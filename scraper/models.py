@@ -9,29 +9,56 @@ README "The article JSON"). Add fields only at the end and bump
 from __future__ import annotations
 
 import hashlib
+import operator
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 SCHEMA_VERSION = 1
 
 RelatedKind = Literal["prev", "next", "hot", "pick", "headline", "list"]
 RELATED_KINDS: tuple[str, ...] = ("prev", "next", "hot", "pick", "headline", "list")
 
+T = TypeVar("T")
 
+
+def pickled_as_tuple(cls: type[T]) -> type[T]:
+    """Pickle a frozen dataclass as its class and a tuple of its field values.
+
+    Fetch processes send every page's Article, digest and fetch result to the
+    crawl's process. dataclasses pickle slotted classes through Python-level
+    ``__getstate__``/``__setstate__`` that list the fields of every object
+    again: unpickling a KBS page's ``Fetched`` took 83 us of the crawl
+    process's time, against 27 us as tuples (values read by one
+    ``attrgetter``, the object rebuilt by its ``__init__``).
+    """
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    read = operator.attrgetter(*names)
+    values = read if len(names) > 1 else lambda obj: (read(obj),)  # one name: attrgetter gives the bare value
+
+    def __reduce__(self: T) -> tuple[type[T], tuple[Any, ...]]:
+        return cls, values(self)
+
+    setattr(cls, "__reduce__", __reduce__)  # noqa: B010  (a method set on the class mypy cannot see)
+    return cls
+
+
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Reporter:
     name: str
     email: str | None = None
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Image:
     url: str
     caption: str | None = None
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Turn:
     #: None for text before the first marker of a transcript
@@ -39,6 +66,7 @@ class Turn:
     text: str
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Tipline:
     phones: tuple[str, ...] = ()
@@ -48,6 +76,7 @@ class Tipline:
     text: str = ""
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class RelatedLink:
     title: str
@@ -55,6 +84,7 @@ class RelatedLink:
     kind: str
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Article:
     url: str | None
@@ -125,6 +155,7 @@ class Article:
         )
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class RawPage:
     """A page as read or fetched, before extraction."""
@@ -161,6 +192,7 @@ def content_hash(title: str, body: str) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Exchange:
     """One HTTP request and the answer to it, as the fetcher saw them: what a recorder (warc.py) keeps.

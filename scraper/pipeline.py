@@ -28,7 +28,7 @@ from .digest import Digest, digest
 from .errors import InputError, ScraperError
 from .extract import extract_raw
 from .fetch import Fetcher, FetchResult
-from .models import Article, Exchange, RawPage
+from .models import Article, Exchange, RawPage, pickled_as_tuple
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -175,6 +175,7 @@ def _run_all(jobs: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
     return outcomes
 
 
+@pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Fetched:
     """One URL fetched and extracted, nothing archived yet: what a fetch process sends back.
@@ -194,6 +195,15 @@ class Fetched:
     digest: Digest | None = None
     #: HTTP exchanges to record (a fetch process has no WARC of its own to write them to)
     exchanges: tuple[Exchange, ...] = ()
+
+    def for_transfer(self) -> Fetched:
+        """This without the page's bytes when the digest holds them compressed: what a fetch process sends.
+
+        A real KBS page is ~100 KB, ~30 KB compressed; the archive reads only the compressed copy.
+        """
+        if self.digest is None or self.digest.raw is None or self.result is None or not self.result.content:
+            return self
+        return replace(self, result=replace(self.result, content=b""))
 
 
 async def fetch_page(url: str, *, fetcher: Fetcher, etag: str | None, last_modified: str | None,
@@ -258,8 +268,9 @@ def archive_fetched(archive: Archive, fetched: Fetched) -> PageOutcome:
         archive.record_fetch(_record(result))
         stored = archive.get(url)
         return PageOutcome(url, "unchanged", stored.id if stored else None, stored.article.title if stored else None)
-    return archive_article(archive, url, result.to_raw_page(), _record(result), fetched.article, fetched.unreadable,
-                           ready=fetched.digest)
+    size = fetched.digest.raw.size if fetched.digest and fetched.digest.raw and not result.content else None
+    return archive_article(archive, url, result.to_raw_page(), _record(result, size), fetched.article,
+                           fetched.unreadable, ready=fetched.digest)
 
 
 def archive_article(archive: Archive, url: str, page: RawPage, fetch: FetchRecord, article: Article | None,
@@ -283,8 +294,9 @@ def archive_article(archive: Archive, url: str, page: RawPage, fetch: FetchRecor
     return PageOutcome(url, stored.outcome, stored.article_id, article.title)
 
 
-def _record(result: FetchResult) -> FetchRecord:
-    return FetchRecord(url=result.url, status=result.status, n_bytes=len(result.content),
+def _record(result: FetchResult, size: int | None = None) -> FetchRecord:
+    """The fetch log's row; ``size``: the page's length when its bytes stayed behind (``Fetched.for_transfer``)."""
+    return FetchRecord(url=result.url, status=result.status, n_bytes=len(result.content) if size is None else size,
                        elapsed_s=result.elapsed_s, etag=result.etag, last_modified=result.last_modified)
 
 

@@ -190,7 +190,7 @@ async def _serve(conn: Connection, options: FetchOptions, sites: dict[str, SiteP
             if broken:
                 return
             try:
-                conn.send((number, replace(fetched, exchanges=tuple(kept))))
+                conn.send((number, replace(fetched.for_transfer(), exchanges=tuple(kept))))
             except OSError:  # the crawl is gone
                 broken = True
                 finished.set()

@@ -10,18 +10,26 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import signal
 import time
+import zlib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from scraper.config import Settings, load_settings
+from scraper.config import Settings, load_settings, load_sites
 from scraper.crawl import CrawlOptions, run
+from scraper.digest import digest
+from scraper.extract import extract_raw
+from scraper.fetch import FetchResult
+from scraper.models import Exchange, pickled_as_tuple
+from scraper.pipeline import Fetched
 
 from . import test_crawl
-from .kbs_site import FakeKbs
+from .kbs_site import FakeKbs, render
 from .test_crawl import ROOT, crawl, rows, start_cli, wait_for_articles
 from .test_warc import pairs, records, warcio_cli
 
@@ -54,6 +62,46 @@ def test_new_updated_unchanged_and_failed_come_back_as_from_one_process(settings
     mixed = run(settings, CrawlOptions(sitemaps=(stale,), impolite=True))
     assert mixed.counts == {"new": 1, "failed": 1}
     assert mixed.failures[0].reason == "status-404"
+
+
+def test_pages_sent_by_a_fetch_process_are_logged_and_kept_whole(settings: Settings, site: FakeKbs) -> None:
+    # a fetch process sends only the compressed copy of a page (Fetched.for_transfer): the log's
+    # size and the kept page must still be those of the page the site served
+    crawl(settings, site)
+    ncd = 7800004
+    served = render(site.articles[ncd]).encode()
+    url = site.server.url(f"/news/view.do?ncd={ncd}")
+    [(size, data)] = rows(settings, "SELECT f.bytes, r.data FROM fetches f JOIN raw_pages r ON r.sha256 = f.raw_page"
+                                    f" WHERE f.url = '{url}'")
+    assert size == len(served) and zlib.decompress(data) == served  # type: ignore[arg-type]
+
+
+def test_what_a_fetch_process_sends_survives_the_pipe_unchanged(settings: Settings) -> None:
+    page = (ROOT / "tests" / "fixtures" / "kbs2025_traps.html").read_bytes()
+    url = "https://news.kbs.co.kr/news/view.do?ncd=1"
+    result = FetchResult(url, url, 200, page, "text/html; charset=utf-8", "utf-8", '"e"', None, False, 0.1, 1)
+    article = extract_raw(result.to_raw_page(), sites=load_sites())
+    assert article.related and article.reporters and article.tipline and article.turns  # every nested kind
+    exchange = Exchange("GET", url, "/news/view.do?ncd=1", "HTTP/1.1", (("Host", "news.kbs.co.kr"),), 200, "OK",
+                        (("ETag", '"e"'),), page, datetime(2026, 11, 20, tzinfo=UTC))
+    fetched = Fetched(url, result, article=article, digest=digest(article, url=url, raw=page,
+                                                                  content_type=result.content_type),
+                      exchanges=(exchange,))
+    assert pickle.loads(pickle.dumps(fetched)) == fetched
+    sent = fetched.for_transfer()
+    assert sent.result is not None and sent.result.content == b"" and pickle.loads(pickle.dumps(sent)) == sent
+    assert sent.digest is not None and sent.digest.raw is not None and zlib.decompress(sent.digest.raw.data) == page
+
+
+@pickled_as_tuple
+@dataclass(frozen=True, slots=True)
+class _One:
+    items: tuple[int, ...]
+
+
+def test_a_dataclass_of_one_field_pickles_as_itself() -> None:
+    # attrgetter of one name gives the bare value: a tuple field must not be taken for the arguments
+    assert pickle.loads(pickle.dumps(_One((1, 2)))) == _One((1, 2))
 
 
 def test_the_warc_holds_every_exchange_of_every_process(settings: Settings, site: FakeKbs, tmp_path: Path) -> None:
