@@ -53,7 +53,6 @@ def _set_thresholds() -> bool:
     tunables = os.environ.get("GLIBC_TUNABLES", "")
     if any(name in os.environ for name in _ENVIRONMENT) or any(name in tunables for name in _TUNABLES):
         return False  # the user tuned malloc: theirs wins
-        return False
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
