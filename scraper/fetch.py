@@ -57,7 +57,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from . import __version__, inflate
-from .decode import decode
+from .decode import decode, header_charset
 from .errors import ConfigError, FetchConnectError, FetchError, FetchRefused, FetchStatusError, FetchTimeout
 from .models import Exchange, RawPage, pickled_as_tuple
 from .politeness import RobotsCache, Throttle, host_key, retry_after_s
@@ -345,12 +345,12 @@ class Fetcher:
             if status in _REDIRECTS and location:
                 return _Answer(status, headers, None, location=_redirect_target(url, location))
             if status == 304:  # no body by definition: nothing to download
-                return _Answer(status, headers, response.charset_encoding)
+                return _Answer(status, headers, header_charset(headers.get("content-type")))
             if not 200 <= status < 300:
                 raise _status_error(url, response)
             _check_type(url, headers.get("content-type"), call.accept)
             body = await _read_body(url, response, cap=self.options.max_bytes, tape=tape)
-            return _Answer(status, headers, response.charset_encoding, body=body)
+            return _Answer(status, headers, header_charset(headers.get("content-type")), body=body)
 
     @asynccontextmanager
     async def _sent(self, request: httpx.Request, *,

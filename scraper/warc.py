@@ -39,7 +39,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import Message
 from pathlib import Path
 from typing import IO, Any
 
@@ -49,6 +48,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from . import __version__, inflate
+from .decode import header_charset
 from .errors import FetchError, InputError
 from .fetch import FetchOptions
 from .models import Exchange
@@ -341,7 +341,7 @@ def _capture(record: Any, url: str, body: bytes) -> Capture:
     headers = record.http_headers
     content_type = headers.get_header("Content-Type")
     return Capture(url=url, captured_at=_date(record.rec_headers.get_header("WARC-Date")), status=200,
-                   content_type=content_type, charset=_charset(content_type), etag=headers.get_header("ETag"),
+                   content_type=content_type, charset=header_charset(content_type), etag=headers.get_header("ETag"),
                    last_modified=headers.get_header("Last-Modified"), content=body)
 
 
@@ -353,8 +353,3 @@ def _date(stamp: str | None) -> str | None:
         return None
 
 
-def _charset(content_type: str | None) -> str | None:
-    message = Message()
-    message["content-type"] = content_type or ""
-    charset = message.get_content_charset()
-    return str(charset) if charset else None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from scraper.decode import codec_name, decode, looks_binary
+from scraper.decode import codec_name, decode, header_charset, looks_binary
 from scraper.errors import InputError
 
 # 똠 and 햏 exist in CP949 but not in strict EUC-KR (KS X 1001).
@@ -68,3 +68,19 @@ def test_codec_names() -> None:
     assert codec_name("ks_c_5601-1987") == "cp949"
     assert codec_name("no-such-codec") is None
     assert codec_name(None) is None
+
+
+@pytest.mark.parametrize(("content_type", "charset"), [
+    ("text/html; charset=UTF-8", "utf-8"),
+    ("text/html;charset=euc-kr", "euc-kr"),
+    ('text/html; charset="EUC-KR"', "euc-kr"),
+    ("text/html; Charset = 'ks_c_5601-1987'", "ks_c_5601-1987"),
+    ("text/html; foo=bar; charset=cp949; baz=1", "cp949"),
+    ("charset=utf-8", "utf-8"),
+    ("text/html", None),
+    ("text/html; xcharset=utf-8", None),  # another parameter whose name ends the same
+    ("", None),
+    (None, None),
+])
+def test_header_charset(content_type: str | None, charset: str | None) -> None:
+    assert header_charset(content_type) == charset
