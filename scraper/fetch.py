@@ -344,13 +344,14 @@ class Fetcher:
             status, headers, location = response.status_code, response.headers, response.headers.get("location")
             if status in _REDIRECTS and location:
                 return _Answer(status, headers, None, location=_redirect_target(url, location))
+            content_type = headers.get("content-type")
             if status == 304:  # no body by definition: nothing to download
-                return _Answer(status, headers, header_charset(headers.get("content-type")))
+                return _Answer(status, headers, header_charset(content_type))
             if not 200 <= status < 300:
                 raise _status_error(url, response)
-            _check_type(url, headers.get("content-type"), call.accept)
+            _check_type(url, content_type, call.accept)
             body = await _read_body(url, response, cap=self.options.max_bytes, tape=tape)
-            return _Answer(status, headers, header_charset(headers.get("content-type")), body=body)
+            return _Answer(status, headers, header_charset(content_type), body=body)
 
     @asynccontextmanager
     async def _sent(self, request: httpx.Request, *,
