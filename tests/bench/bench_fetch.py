@@ -22,6 +22,17 @@ last group's commit is inside the timed run. A last stage runs the full
 pipeline as ``[crawl] processes`` does (``processes.FetchProcesses``: fetch
 and extract in ``--processes`` worker processes, the archive in this one);
 its client CPU includes the workers'.
+
+Last, the peer, in the same run and on the same server: the pipeline people
+write for themselves when no tool fits - an ``httpx.AsyncClient`` with the
+same ``--concurrency`` tasks, ``trafilatura.bare_extraction`` (with metadata)
+on each page, and rows upserted with sqlite-utils into a table with an FTS5
+trigram index (the same Korean search the archive offers), in batches of 100.
+It runs after our stages, so that trafilatura's allocations do not shape our
+process's heap, and each of our archive stages is printed as a ratio to it:
+this machine's speed swings by up to 2x from hour to hour, and the ratio is
+what carries over. It needs trafilatura (the ``bench`` extra); ``--no-peer``
+skips it.
 """
 
 from __future__ import annotations
@@ -36,13 +47,16 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
 
 from scraper import heap  # noqa: E402
 from scraper.archive import Archive, FetchRecord  # noqa: E402
@@ -248,21 +262,22 @@ def measure(base: str, server_pid: int, args: argparse.Namespace, pipeline: Pipe
         warm = [f"{base}/news/view.do?ncd={first - 1 - n}" for n in range(min(200, args.pages))]
         asyncio.run(crawl(warm, args.concurrency, handle, finish))
         urls = [f"{base}/news/view.do?ncd={first + n}" for n in range(args.pages)]
-        server_before = cpu_s(server_pid)
-        failures, wall, client = asyncio.run(crawl(urls, args.concurrency, handle, finish))
-        server_after = cpu_s(server_pid)
-        server = server_after - server_before if server_after is not None and server_before is not None else None
-        results.append(Stage(name, len(urls), wall, client, server, failures))
+        results.append(timed(name, urls, server_pid, crawl(urls, args.concurrency, handle, finish)))
     if args.processes > 1:
         first = 10_000_000 * (len(results) + 1)
         urls = [f"{base}/news/view.do?ncd={first + n}" for n in range(args.pages)]
-        server_before = cpu_s(server_pid)
-        failures, wall, client = asyncio.run(in_processes(urls, args, pipeline))
-        server_after = cpu_s(server_pid)
-        server = server_after - server_before if server_after is not None and server_before is not None else None
         name = f"fetch+extract+archive, {args.processes} processes"
-        results.append(Stage(name, len(urls), wall, client, server, failures))
+        results.append(timed(name, urls, server_pid, in_processes(urls, args, pipeline)))
     return results
+
+
+def timed(name: str, urls: list[str], server_pid: int, run: Coroutine[Any, Any, tuple[int, float, float]]) -> Stage:
+    """Run one stage's coroutine (it returns failures, wall s, client CPU s) and add the server's CPU."""
+    server_before = cpu_s(server_pid)
+    failures, wall, client = asyncio.run(run)
+    server_after = cpu_s(server_pid)
+    server = server_after - server_before if server_after is not None and server_before is not None else None
+    return Stage(name, len(urls), wall, client, server, failures)
 
 
 async def in_processes(urls: list[str], args: argparse.Namespace, pipeline: Pipeline) -> tuple[int, float, float]:
@@ -309,18 +324,74 @@ async def in_processes(urls: list[str], args: argparse.Namespace, pipeline: Pipe
     return failures, wall, cpu
 
 
-def report(results: list[Stage], args: argparse.Namespace) -> None:
+async def peer(urls: list[str], concurrency: int, path: Path) -> tuple[int, float, float]:
+    """The home-made pipeline (see the module docstring). Returns (failures, wall s, CPU s)."""
+    import sqlite_utils
+    import trafilatura
+
+    db = sqlite_utils.Database(path)
+    pages = db.table("pages")
+    pages.create({"url": str, "title": str, "author": str, "date": str, "text": str}, pk="url")
+    pages.enable_fts(["title", "text"], tokenize="trigram", create_triggers=True)
+    queue = iter(urls)
+    rows: list[dict[str, str | None]] = []
+    failures = 0
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal failures
+        for url in queue:
+            try:
+                response = (await client.get(url)).raise_for_status()
+                found = trafilatura.bare_extraction(response.text, url=url, with_metadata=True, as_dict=True)
+            except httpx.HTTPError:
+                failures += 1
+                continue
+            if not isinstance(found, dict) or not found.get("text"):
+                failures += 1
+                continue
+            rows.append({"url": url, **{k: found.get(k) for k in ("title", "author", "date", "text")}})
+            if len(rows) >= 100:
+                pages.upsert_all(rows, pk="url")
+                rows.clear()
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30.0) as client:
+        wall, cpu = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        pages.upsert_all(rows, pk="url")
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    db.close()
+    return failures, wall, cpu
+
+
+def measure_peer(base: str, server_pid: int, args: argparse.Namespace, folder: Path) -> Stage | None:
+    if importlib.util.find_spec("trafilatura") is None:
+        print("trafilatura is not installed (pip install -e '.[bench]'): no peer, no ratio", file=sys.stderr)
+        return None
+    first = 90_000_000
+    asyncio.run(peer([f"{base}/news/view.do?ncd={first - 1 - n}" for n in range(min(100, args.pages))],
+                     args.concurrency, folder / "peer-warm.db"))
+    urls = [f"{base}/news/view.do?ncd={first + n}" for n in range(args.pages)]
+    return timed("peer: httpx+trafilatura+sqlite-utils", urls, server_pid, peer(urls, args.concurrency,
+                                                                                 folder / "peer.db"))
+
+
+def report(results: list[Stage], args: argparse.Namespace, peer_stage: Stage | None = None) -> None:
     server = "tests/server.py (http.server)" if args.slow_server else "tests/bench/fast_server.py"
     print(f"{args.pages} pages per stage from {len(FIXTURES)} fixture pages, {args.concurrency} concurrent tasks, "
           f"{os.cpu_count()} CPUs, server {server} in its own process")
     print(f"{'stage':<36}{'pages/s':>9}{'client CPU ms/page':>20}{'server CPU ms/page':>20}{'failures':>10}")
-    for s in results:
+    for s in results + ([peer_stage] if peer_stage is not None else []):
         server = f"{1000 * s.server_cpu_s / s.pages:.2f}" if s.server_cpu_s is not None else "n/a"
         print(f"{s.name:<36}{s.rate:>9.0f}{1000 * s.client_cpu_s / s.pages:>20.2f}{server:>20}{s.failures:>10}")
     if importlib.util.find_spec("sniffio") is None:
         print("note: sniffio is not installed, so httpcore retries a failed `import sniffio` on every lock it makes "
               "(encode/httpcore#1103); installing it cuts client CPU per fetch")
     full = results[-1]
+    if peer_stage is not None:
+        for ours in results:
+            if "archive" in ours.name:
+                print(f"ratio to the peer, {ours.name}: {ours.rate / peer_stage.rate:.1f}x")
     verdict = "met" if full.rate >= TARGET_PAGES_PER_S else "NOT met"
     print(f"target: >= {TARGET_PAGES_PER_S} pages/s for {full.name}: {verdict} ({full.rate:.0f} pages/s)")
 
@@ -333,6 +404,7 @@ def main() -> int:
                         help="also run the full pipeline with fetch + extract in this many processes, as "
                              "[crawl] processes does (default 2; 1 to skip)")
     parser.add_argument("--slow-server", action="store_true", help="serve with tests/server.py (http.server)")
+    parser.add_argument("--no-peer", action="store_true", help="skip the peer pipeline (httpx + trafilatura)")
     args = parser.parse_args()
     heap.keep_freed_memory()  # as the scraper command does (the fetch processes do it themselves)
     spawn = multiprocessing.get_context("spawn")
@@ -346,7 +418,8 @@ def main() -> int:
             with Archive.open(Path(folder) / "bench.db") as archive, \
                     ArchiveThread(archive, group_s=settings.crawl.commit_every_s) as db:
                 results = measure(base, server.pid or 0, args, Pipeline(db))
-        report(results, args)
+            peer_stage = None if args.no_peer else measure_peer(base, server.pid or 0, args, Path(folder))
+        report(results, args, peer_stage)
     finally:
         parent.send("stop")
         server.join(timeout=5)
