@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zlib
 from dataclasses import dataclass
+
+from isal import isal_zlib
 
 from . import simhash as sh
 from .decode import header_charset
@@ -50,10 +51,11 @@ class Digest:
 
 
 def pack(raw: bytes, content_type: str | None) -> Packed:
-    # Level 2, not zlib's default 6: on the three ~100 KB KBS pages level 6
-    # took ~3.6 ms a page (the largest single cost of storing a real page) for
-    # a ratio of 4.0; level 2 takes under half that for 3.5.
-    return Packed(hashlib.sha256(raw).hexdigest(), len(raw), zlib.compress(raw, 2), content_type,
+    # ISA-L writes the same zlib stream as zlib (zlib.decompress reads it
+    # back; the archive's rows stay compression = 'zlib') about six times
+    # faster: at level 2 ~145 us for a ~100 KB KBS page at a ratio of 3.5,
+    # where zlib took ~950 us at level 2 and ~2.4 ms at its default 6.
+    return Packed(hashlib.sha256(raw).hexdigest(), len(raw), isal_zlib.compress(raw, 2), content_type,
                   header_charset(content_type))
 
 
