@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.config import load_sites
+from scraper.config import bundled_sites, load_sites
 from scraper.errors import ConfigError
 
 GENERIC = (Path(__file__).parent.parent / "config" / "sites" / "generic.toml").read_text()
@@ -19,6 +19,20 @@ def test_bundled_profiles_load() -> None:
     for layout in sites["kbs"].layouts:
         assert [r.kind for r in layout.profile.related] == kinds
     assert [r.kind for r in sites["kbs"].related] == kinds + kinds  # no layout detected: both layouts' links
+
+
+def test_bundled_sites_are_read_once_and_cannot_be_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scraper import config
+    from scraper.extract import extract
+
+    assert dict(bundled_sites()) == load_sites()
+    reads: list[object] = []
+    monkeypatch.setattr(config, "load_sites", lambda *a: reads.append(a) or {})
+    assert bundled_sites() is bundled_sites()  # cached: the patched reader is never called
+    page = (Path(__file__).parent / "fixtures" / "kbs2023_text.html").read_bytes()
+    assert extract(page).site == "kbs" and reads == []
+    with pytest.raises(TypeError):
+        bundled_sites()["kbs"] = bundled_sites()["generic"]  # type: ignore[index]
 
 
 KBS = (Path(__file__).parent.parent / "config" / "sites" / "kbs.toml").read_text()

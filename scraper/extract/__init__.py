@@ -17,7 +17,7 @@ from typing import Literal
 from selectolax.lexbor import LexborHTMLParser
 
 from .. import urls
-from ..config import SiteProfile, load_sites
+from ..config import SiteProfile, bundled_sites
 from ..decode import decode, says_utf8
 from ..errors import ConfigError, InputError
 from ..models import Article, RawPage
@@ -46,8 +46,9 @@ def extract(
     sites: Mapping[str, SiteProfile] | None = None,
     charset: str | None = None,
 ) -> Article:
-    """Extract one article. ``site`` is a profile name or "auto" (by host, then markup)."""
-    profiles = sites if sites is not None else load_sites()
+    """Extract one article. ``site`` is a profile name or "auto" (by host, then markup); ``sites``
+    defaults to the bundled profiles (``config.bundled_sites``)."""
+    profiles = sites if sites is not None else bundled_sites()
     if len(page) > 4 * MAX_PAGE_CHARS:  # refuse before decoding anything that large
         raise InputError(f"page is {len(page):,} long; the limit is {MAX_PAGE_CHARS:,} characters")
     if isinstance(page, bytes) and kind != "text" and (article := _extract_utf8(page, url, site, kind, profiles,
