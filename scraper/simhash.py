@@ -39,6 +39,8 @@ import hashlib
 import itertools
 import re
 import unicodedata
+from array import array
+from collections.abc import Iterable
 
 BITS = 64
 #: shingle length in characters
@@ -48,6 +50,10 @@ DIGIT_WEIGHT = 3
 #: the largest distance the pair keys are guaranteed to find
 MAX_INDEXED_DISTANCE = 6
 
+#: bytes of one 4-gram in ``_bit_counts``'s input: four 16-bit characters
+_UNIT = 8
+if array("Q").itemsize != _UNIT:  # pragma: no cover - true on every platform CPython supports
+    raise ImportError("scraper.simhash needs 64-bit array items")
 _BLOCKS = 8
 _PAIRS: tuple[tuple[int, int], ...] = tuple(itertools.combinations(range(_BLOCKS), 2))
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -95,19 +101,48 @@ def _clean(text: str) -> str:
 
 def simhash(text: str) -> int:
     """SimHash (unsigned 64-bit) of text already passed through ``features_text``."""
-    shingles = _shingles(text)
-    # 4-grams that touch a digit count DIGIT_WEIGHT times: once here, the rest below
-    digits = _digit_shingles(text)
-    counts = _bit_counts(shingles)
-    total = len(shingles) + (DIGIT_WEIGHT - 1) * len(digits)
-    if digits:
-        extra = _bit_counts(digits)
-        counts = [c + (DIGIT_WEIGHT - 1) * e for c, e in zip(counts, extra, strict=True)]
+    units = _distinct_units(text)
+    # 4-grams that touch a digit count DIGIT_WEIGHT times: once among all, the rest here
+    if digits := _digit_shingles(text):
+        units += _units_of(digits) * (DIGIT_WEIGHT - 1)
+    counts = _bit_counts(units)
+    total = len(units) // _UNIT
     result = 0
     for bit, ones in enumerate(counts):
         if 2 * ones > total:
             result |= 1 << bit
     return result
+
+
+def _distinct_units(text: str) -> bytes:
+    """The distinct 4-grams of ``text`` as units (see ``_units_of``), in no particular order.
+
+    Taken straight from the text's UTF-16: the 4-grams starting at every
+    fourth character are consecutive 8-byte words, so four arrays of 64-bit
+    integers made in C hold them all and a set of those integers drops the
+    repeats, with no string made per 4-gram (about twice as fast as
+    ``_shingles``). The integers only stand for their 8 bytes, which
+    ``tobytes`` gives back in any byte order. A text beyond the BMP (UTF-16
+    surrogates) takes the string route, as two different characters may
+    share their low 16 bits.
+    """
+    wide = text.encode("utf-16-le")
+    if len(text) < SHINGLE or len(wide) != 2 * len(text):
+        return _units_of(_shingles(text))
+    windows = len(text) - SHINGLE + 1
+    distinct: set[int] = set()
+    for first in range(SHINGLE):
+        count = (windows - first + SHINGLE - 1) // SHINGLE  # windows starting at first, first + 4, ...
+        distinct.update(array("Q", wide[2 * first:2 * first + _UNIT * count]))
+    return array("Q", distinct).tobytes()
+
+
+def _units_of(shingles: Iterable[str]) -> bytes:
+    """Each 4-gram as one 8-byte unit: the low 16 bits of its characters, little-endian, as ``C`` reads them."""
+    wide = "".join(shingles).encode("utf-32-le")  # one character per 4 bytes, even beyond the BMP
+    units = bytearray(len(wide) // 2)
+    units[0::2], units[1::2] = wide[0::4], wide[1::4]
+    return bytes(units)
 
 
 def _shingles(text: str) -> set[str]:
@@ -132,18 +167,16 @@ def _digit_shingles(text: str) -> set[str]:
     return {text[i:i + SHINGLE] for i in starts}
 
 
-def _bit_counts(shingles: set[str]) -> list[int]:
-    """For each of the 64 bits, how many of the shingles' hashes have it set.
+def _bit_counts(units: bytes) -> list[int]:
+    """For each of the 64 bits, how many of the units' hashes have it set.
 
-    Column k of the joined shingles holds every shingle's k-th character, so
-    one ``translate`` per (table, column) hashes that character of all of them
-    at once; XOR-ing the columns gives one byte lane per shingle.
+    Byte 2k (2k + 1) of every unit is the low (high) byte of its k-th
+    character, so one ``translate`` per (table, column) hashes that character
+    of all the 4-grams at once; XOR-ing the columns gives one byte lane per 4-gram.
     """
-    joined = "".join(shingles)
-    # UTF-32 keeps one character per 4 bytes even beyond the BMP; C reads the low 16 bits
-    columns = [joined[k::SHINGLE].encode("utf-32-le") for k in range(SHINGLE)]
-    lows, highs = [c[0::4] for c in columns], [c[1::4] for c in columns]
-    masks = [_lane_mask(j, len(shingles)) for j in range(8)]
+    lows = [units[2 * k::_UNIT] for k in range(SHINGLE)]
+    highs = [units[2 * k + 1::_UNIT] for k in range(SHINGLE)]
+    masks = [_lane_mask(j, len(units) // _UNIT) for j in range(8)]
     counts: list[int] = []
     for g in range(BITS // 8):
         lanes = 0

@@ -205,6 +205,40 @@ def test_tiny_and_empty_texts_hash() -> None:
     assert 0 <= fingerprint("가", "") < 1 << 64
 
 
+def by_definition(text: str) -> int:
+    """SimHash as the module docstring defines it, one 4-gram and one bit at a time (slow and plain)."""
+    padded = text.ljust(sh.SHINGLE, "\0")
+    shingles = {padded[i:i + sh.SHINGLE] for i in range(len(padded) - sh.SHINGLE + 1)}
+    counts = [0] * sh.BITS
+    total = 0
+    for shingle in shingles:
+        weight = sh.DIGIT_WEIGHT if any("0" <= c <= "9" for c in shingle) else 1
+        total += weight
+        for byte in range(8):
+            value = 0
+            for k, c in enumerate(shingle):  # C(c), its bytes rotated by k places
+                unit, table = ord(c) & 0xFFFF, (byte + k) % 8
+                value ^= sh._LOW[table][unit & 0xFF] ^ sh._HIGH[table][unit >> 8]
+            for bit in range(8):
+                counts[8 * byte + bit] += weight * (value >> bit & 1)
+    return sum(1 << bit for bit, ones in enumerate(counts) if 2 * ones > total)
+
+
+# Digits, Hangul, Latin, a CJK character and two beyond the BMP whose low 16 bits equal those of 가 and 1.
+_LETTERS = "가나다라0123456789ab\u3400\U0002ac00\U00030031"
+
+
+@given(st.text(alphabet=st.sampled_from(_LETTERS), max_size=400)
+       | st.text(alphabet=st.sampled_from(_LETTERS[:6]), max_size=60))
+def test_the_fast_hash_is_the_defined_one(text: str) -> None:
+    # simhash() hashes all 4-grams at once (bytes.translate, 64-bit arrays); it must equal the definition
+    assert sh.simhash(text) == by_definition(text)
+
+
+def test_the_defined_hash_gives_the_golden_value() -> None:
+    assert by_definition(sh.features_text(TITLE, STORY)) == GOLDEN
+
+
 @given(st.integers(min_value=0, max_value=(1 << 64) - 1))
 def test_signed_round_trip(value: int) -> None:
     signed = sh.to_signed(value)
