@@ -471,6 +471,12 @@ def connect(path: Path, *, busy_timeout_s: float) -> Database:
         # corruption) and saves an fsync per ingest.
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
+        # Each ingest is a savepoint inside a crawl's group transaction, and SQLite
+        # keeps a savepoint's undo copy of every page it changes in a statement
+        # journal, spilled to a temporary file past 64 KiB: for a real KBS page
+        # about 47 pages, ~94 write calls an ingest, two thirds of all the
+        # archive's writes. In memory it is released with the savepoint.
+        conn.execute("PRAGMA temp_store = MEMORY")
     except BaseException:
         conn.close()
         raise

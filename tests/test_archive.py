@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import pickle
 import sqlite3
 import subprocess
@@ -174,6 +175,31 @@ def test_open_sets_wal_foreign_keys_and_busy_timeout(path: Path) -> None:
     assert names == ["m001_initial", "m002_near_duplicate_index", "m003_runs", "m004_fetch_lookup",
                      "m005_frontier", "m006_deferred_fts",
                      "m007_article_list"]
+
+
+def _open_deleted_files() -> list[str]:
+    """Files this process holds open that have no name any more: SQLite's temporary files."""
+    found = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed since the listing
+            continue
+        if target.endswith("(deleted)"):
+            found.append(target)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="lists open files in /proc (Linux)")
+def test_the_undo_copies_of_ingests_in_a_batch_stay_in_memory(path: Path) -> None:
+    # Each ingest in a batch is a savepoint; SQLite keeps the pages it changes in a
+    # statement journal, which would spill to a temporary file (one write call per page).
+    before = _open_deleted_files()
+    with Archive.open(path) as archive, archive.batch():
+        for n in range(40):
+            article = make_article(article_id=str(8_100_000 + n), title=f"{TITLE} {n}", body=f"{n}. {STORY}")
+            archive.ingest(article, url=article.url or URL, raw=f"<p>{n}</p>".encode() + bytes(range(256)) * 400)
+        assert _open_deleted_files() == before
 
 
 # -- ingest and dedup ----------------------------------------------------------
