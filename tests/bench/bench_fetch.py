@@ -131,15 +131,22 @@ def _same_reading(a: Article, b: Article) -> bool:
 def _copy(fixture: Fixture, n: int, words: _Words) -> bytes:
     """Fixture with N as its id and in its title, and its prose's words swapped for others of the same length."""
     body = fixture.body.replace(fixture.article_id, b"%d" % n).replace(fixture.title, b"%d " % n + fixture.title)
-    at = n * 7919
+    for run, own in zip(fixture.prose, _swapped_prose(fixture, n, words), strict=True):
+        body = body.replace(run, own)
+    return body
+
+
+def _swapped_prose(fixture: Fixture, n: int, words: _Words) -> list[bytes]:
+    """Copy N's text for each of the fixture's prose runs: each word swapped for one of the same length."""
+    swapped, at = [], n * 7919
     for run in fixture.prose:
         own = []
         for word in run.decode(fixture.codec).split(" "):  # the same lengths, so the same number of bytes
             choices = words[len(word)]
             own.append(choices[at % len(choices)])
             at += 1
-        body = body.replace(run, " ".join(own).encode(fixture.codec))
-    return body
+        swapped.append(" ".join(own).encode(fixture.codec))
+    return swapped
 
 
 class _Template:
@@ -169,15 +176,7 @@ class _Template:
                 raise AssertionError("the page template does not render what _copy makes")
 
     def render(self, n: int) -> bytes:
-        fixture, at = self.fixture, n * 7919
-        values = [b"%d" % n, b"%d " % n + fixture.title]
-        for run in fixture.prose:  # the same words, in the same order, as _copy picks
-            own = []
-            for word in run.decode(fixture.codec).split(" "):
-                choices = self.words[len(word)]
-                own.append(choices[at % len(choices)])
-                at += 1
-            values.append(" ".join(own).encode(fixture.codec))
+        values = [b"%d" % n, b"%d " % n + self.fixture.title, *_swapped_prose(self.fixture, n, self.words)]
         out = [self.pieces[0]]
         for slot, piece in zip(self.slots, self.pieces[1:], strict=True):
             out += (values[slot], piece)
