@@ -46,7 +46,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, NamedTuple
 
 from sqlite_utils import Database
 
@@ -79,9 +79,24 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-# (id, content_hash, simhash, site, article_id, canonical_url) of a matching article
-_Found = tuple[int, str, int, str, str | None, str]
+class _Found(NamedTuple):
+    """The stored article an ingest matched (see ``_find``)."""
+
+    id: int
+    content_hash: str
+    simhash: int
+    site: str
+    article_id: str | None
+    canonical_url: str
+
+
 _FOUND = "SELECT a.id, a.content_hash, a.simhash, a.site, a.article_id, a.canonical_url FROM "
+
+#: Article fields whose change alone is no new version: where the page was read
+#: from, the section label (the mobile and desktop pages file one story under
+#: different names), and the related links (recommendation lists change all day
+#: by themselves; the stored list follows them without a version).
+_UNVERSIONED = frozenset(("schema_version", "content_hash", "url", "canonical_url", "section", "related"))
 _MARKS28 = ", ".join("?" * len(sh.band_keys(0)))
 
 
@@ -96,7 +111,8 @@ def _iso(moment: datetime) -> str:
 
 
 def _changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    return [k for k in after if k not in ("schema_version", "content_hash") and before.get(k) != after[k]]
+    """The fields that make ``after`` a new version of ``before`` (empty: the same version)."""
+    return [k for k in after if k not in _UNVERSIONED and before.get(k) != after[k]]
 
 
 def _plain_snippet(text: str, needle: str, width: int = 40) -> str:
@@ -328,13 +344,34 @@ class Archive:
     def _apply(self, conn: sqlite3.Connection, p: Digest, seen_at: str, raw: str | None) -> IngestResult:
         found = self._find(conn, p)
         if found is not None:
-            if found[1] == p.article.content_hash:
-                return self._unchanged(conn, found, p, seen_at)
-            return self._update(conn, found, p, seen_at, raw)
+            return self._again(conn, found, p, seen_at, raw)
         original = self._exact_original(conn, p, before=None)
         if original is not None:
             return self._duplicate(conn, original, p, seen_at)
         return self._insert(conn, p, seen_at, raw)
+
+    def _again(self, conn: sqlite3.Connection, found: _Found, p: Digest, seen_at: str,
+               raw: str | None) -> IngestResult:
+        """The same story seen again: a new version only when what it says changed."""
+        version_id, stored_json = self._latest(conn, found.id)
+        if stored_json == p.json:
+            return self._unchanged(conn, found, p, seen_at)
+        stored, fresh = json.loads(stored_json), json.loads(p.json)
+        changed = _changed_fields(stored, fresh)
+        if changed:
+            return self._update(conn, found, p, seen_at, raw, changed)
+        if stored.get("related") != fresh["related"]:
+            self._refresh_links(conn, found.id, version_id, stored, p, seen_at)
+        return self._unchanged(conn, found, p, seen_at)
+
+    def _refresh_links(self, conn: sqlite3.Connection, article_id: int, version_id: int,
+                       stored: dict[str, Any], p: Digest, seen_at: str) -> None:
+        """Keep the latest related links without making a version of them."""
+        conn.execute("DELETE FROM related_links WHERE article = ?", (article_id,))
+        self._put_links(conn, article_id, p.article, seen_at)
+        stored["related"] = json.loads(p.json)["related"]
+        conn.execute("UPDATE versions SET article_json = ? WHERE id = ?",
+                     (json.dumps(stored, ensure_ascii=False, separators=(",", ":")), version_id))
 
     def _find(self, conn: sqlite3.Connection, p: Digest) -> _Found | None:
         a = p.article
@@ -342,15 +379,15 @@ class Archive:
             row = conn.execute(_FOUND + "articles a WHERE site = ? AND article_id = ?",
                                (a.site, a.article_id)).fetchone()
             if row:
-                return tuple(row)
+                return _Found(*row)
         rows = conn.execute(_FOUND + "articles a WHERE canonical_url = ?", (p.canonical,)).fetchall()
         for u in p.urls:
             rows += conn.execute(_FOUND + "urls u JOIN articles a ON a.id = u.article"
                                  " WHERE u.url = ? AND u.kind != 'duplicate'", (u,)).fetchall()
-        for row in rows:
+        for found in map(_Found._make, rows):
             # the same URL but another id on the same site is another story
-            if not (a.article_id and row[4] and row[3] == a.site and row[4] != a.article_id):
-                return tuple(row)
+            if not (a.article_id and found.article_id and found.site == a.site and found.article_id != a.article_id):
+                return found
         return None
 
     def _exact_original(self, conn: sqlite3.Connection, p: Digest, *, before: int | None) -> int | None:
@@ -376,9 +413,9 @@ class Archive:
         return (best[1], best[0]) if best and best[0] <= self._policy.max_distance else None
 
     def _unchanged(self, conn: sqlite3.Connection, found: _Found, p: Digest, seen_at: str) -> IngestResult:
-        conn.execute("UPDATE articles SET last_seen = max(last_seen, ?) WHERE id = ?", (seen_at, found[0]))
-        self._put_urls(conn, found[0], p.urls, found[5], seen_at)
-        return IngestResult("unchanged", found[0], self._latest_version(conn, found[0]))
+        conn.execute("UPDATE articles SET last_seen = max(last_seen, ?) WHERE id = ?", (seen_at, found.id))
+        self._put_urls(conn, found.id, p.urls, found.canonical_url, seen_at)
+        return IngestResult("unchanged", found.id, self._latest_version(conn, found.id))
 
     def _duplicate(self, conn: sqlite3.Connection, original: int, p: Digest, seen_at: str) -> IngestResult:
         a = p.article
@@ -407,11 +444,8 @@ class Archive:
         return IngestResult(outcome, article_id, version_id, near_duplicate_of=near_id, distance=distance)
 
     def _update(self, conn: sqlite3.Connection, found: _Found, p: Digest, seen_at: str,
-                raw: str | None) -> IngestResult:
-        article_id = found[0]
-        previous = conn.execute("SELECT article_json FROM versions WHERE article = ? ORDER BY id DESC"
-                                " LIMIT 1", (article_id,)).fetchone()[0]
-        changed = _changed_fields(json.loads(previous), p.article.to_dict())
+                raw: str | None, changed: list[str]) -> IngestResult:
+        article_id = found.id
         duplicate_of = self._exact_original(conn, p, before=article_id)
         near_id, distance = self._nearest(conn, p, before=article_id) or (None, None)
         version_id = self._put_version(conn, article_id, p, seen_at, raw, changed)
@@ -425,7 +459,7 @@ class Archive:
         for table in ("reporters", "tipline_contacts", "related_links"):
             conn.execute(f"DELETE FROM {table} WHERE article = ?", (article_id,))
         conn.executemany("DELETE FROM simhash_keys WHERE key = ? AND article = ?",
-                         [(key, article_id) for key in sh.band_keys(sh.to_unsigned(found[2]))])
+                         [(key, article_id) for key in sh.band_keys(sh.to_unsigned(found.simhash))])
         self._put_related(conn, article_id, p, seen_at)
         return IngestResult("updated", article_id, version_id, duplicate_of=duplicate_of,
                             near_duplicate_of=near_id, distance=distance)
@@ -445,6 +479,12 @@ class Archive:
     def _latest_version(self, conn: sqlite3.Connection, article_id: int) -> int:
         row = conn.execute("SELECT max(id) FROM versions WHERE article = ?", (article_id,)).fetchone()
         return int(row[0])
+
+    def _latest(self, conn: sqlite3.Connection, article_id: int) -> tuple[int, str]:
+        """(id, article JSON) of the article's current version."""
+        row = conn.execute("SELECT id, article_json FROM versions WHERE article = ? ORDER BY id DESC LIMIT 1",
+                           (article_id,)).fetchone()
+        return int(row[0]), str(row[1])
 
     def _put_version(self, conn: sqlite3.Connection, article_id: int, p: Digest, seen_at: str,
                      raw: str | None, changed: list[str]) -> int:
@@ -475,13 +515,17 @@ class Archive:
                         *(("kakaotalk", v) for v in t.kakaotalk), *(("url", v) for v in t.urls)]
             conn.executemany("INSERT INTO tipline_contacts (article, kind, value) VALUES (?, ?, ?)",
                              [(article_id, kind, value) for kind, value in contacts])
-        conn.executemany("INSERT INTO related_links (article, position, kind, title, url)"
-                         " VALUES (?, ?, ?, ?, ?)",
-                         [(article_id, i, r.kind, r.title, r.url) for i, r in enumerate(a.related)])
+        self._put_links(conn, article_id, a, seen_at)
         if self._near_eligible(p):
             signed = sh.to_signed(p.simhash)
             conn.executemany("INSERT OR IGNORE INTO simhash_keys (key, article, simhash) VALUES (?, ?, ?)",
                              [(key, article_id, signed) for key in sh.band_keys(p.simhash)])
+
+    @staticmethod
+    def _put_links(conn: sqlite3.Connection, article_id: int, a: Article, seen_at: str) -> None:
+        conn.executemany("INSERT INTO related_links (article, position, kind, title, url, seen_at)"
+                         " VALUES (?, ?, ?, ?, ?, ?)",
+                         [(article_id, i, r.kind, r.title, r.url, seen_at) for i, r in enumerate(a.related)])
 
     # -- reading ---------------------------------------------------------------
 
@@ -516,17 +560,17 @@ class Archive:
         return None if row is None or row[0] is None else int(row[0])
 
     def versions(self, article_id: int) -> list[Version]:
-        """Every distinct content the article has had, oldest first."""
+        """Every distinct content the article has had, oldest first, numbered from 1."""
         with self._errors(f"read versions of article {article_id}"):
             rows = self._conn.execute(
                 "SELECT id, article, content_hash, seen_at, changed, raw_page, article_json FROM versions"
                 " WHERE article = ? ORDER BY id", (article_id,),
             ).fetchall()
         return [
-            Version(id=r[0], article_id=r[1], content_hash=r[2], seen_at=r[3],
+            Version(id=r[0], number=n, article_id=r[1], content_hash=r[2], seen_at=r[3],
                     changed=tuple(json.loads(r[4])), raw_sha256=r[5],
                     article=Article.from_dict(json.loads(r[6])))
-            for r in rows
+            for n, r in enumerate(rows, start=1)
         ]
 
     def search(
@@ -678,14 +722,20 @@ class Archive:
                 yield RawPage(sha, url, fetched_at, content_type, encoding, content)
 
     def reextract(self, extract: Callable[[bytes, str], Article]) -> ReextractCounts:
-        """Run ``extract(raw, url)`` over every raw page and ingest the results.
+        """Run ``extract(raw, url)`` over every raw page and ingest what changed.
 
-        Content that changed becomes a new version, dated when the page was
-        fetched. A page the extractor rejects (``ScraperError``) is counted
-        as failed and skipped.
+        Only a story's newest raw page can give it a new version (dated when
+        that page was fetched), so running this twice with the same extractor
+        adds nothing the second time, and after an extractor change each story
+        gets at most one version. Older raw pages of a story are its history:
+        they are read (a failure still counts) but change nothing. A page that
+        belongs to no story yet (it was not an article when fetched) is
+        ingested like a new fetch. Pages the extractor rejects
+        (``ScraperError``) count as failed; pages that are not articles are
+        counted and skipped.
         """
         outcomes: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
-        pages = failed = 0
+        pages = failed = older = not_articles = 0
         for page in self.raw_pages():
             pages += 1
             try:
@@ -694,8 +744,29 @@ class Archive:
                 failed += 1
                 log.warning("re-extract %s failed: %s", page.url, e)
                 continue
+            if not article.looks_like_article:
+                not_articles += 1
+                continue
             prepared = digest(article, url=page.url)
             with self._write(f"re-ingest {page.url}") as conn:
-                result = self._apply(conn, prepared, page.fetched_at, page.sha256)
-            outcomes[result.outcome] += 1
-        return ReextractCounts(pages=pages, failed=failed, outcomes=outcomes)
+                result = self._reapply(conn, prepared, page)
+            if result is None:
+                older += 1
+            else:
+                outcomes[result.outcome] += 1
+        return ReextractCounts(pages=pages, failed=failed, outcomes=outcomes, older=older, not_articles=not_articles)
+
+    def _reapply(self, conn: sqlite3.Connection, p: Digest, page: RawPage) -> IngestResult | None:
+        """Ingest a re-extracted page at its fetch time; None for an older page of a story (left as it is)."""
+        found = self._find(conn, p)
+        if found is not None and self._newest_raw(conn, found.id) not in (None, page.sha256):
+            return None
+        return self._apply(conn, p, page.fetched_at, page.sha256)
+
+    @staticmethod
+    def _newest_raw(conn: sqlite3.Connection, article_id: int) -> str | None:
+        """The raw page most recently fetched from any of the story's own URLs (not a duplicate's)."""
+        row = conn.execute(
+            "SELECT r.sha256 FROM urls u JOIN raw_pages r ON r.url = u.url WHERE u.article = ?"
+            " AND u.kind != 'duplicate' ORDER BY r.fetched_at DESC, r.rowid DESC LIMIT 1", (article_id,)).fetchone()
+        return None if row is None else str(row[0])

@@ -150,7 +150,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         render.note(f"dry run: {len(result.planned)} of {result.discovered} discovered URLs would be fetched")
     for failure in result.failures if args.verbose else ():
         render.warn(f"failed {failure.url}: {failure.reason}: {failure.detail}")
-    for error in result.errors:
+    for error in result.errors + result.warnings:
         render.warn(error)
     if not args.quiet or result.exit_code:
         print(f"crawl {result.summary()}", file=sys.stderr if args.json else sys.stdout)

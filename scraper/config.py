@@ -120,6 +120,10 @@ def _convert(value: Any, kind: str, key: str) -> Any:
         if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise ConfigError(f"{key}: expected a list of strings")
         return tuple(value)
+    if kind.startswith("tuple[float"):
+        if not (isinstance(value, list) and all(_is_number(v) and v >= 0 for v in value)):
+            raise ConfigError(f"{key}: expected a list of numbers of at least 0")
+        return tuple(float(v) for v in value)
     if kind.startswith("frozenset[int"):
         if not (isinstance(value, list) and all(isinstance(v, int) for v in value)):
             raise ConfigError(f"{key}: expected a list of integers")
@@ -291,6 +295,12 @@ class CrawlSettings:
     concurrency: int = 4
     commit_every_s: float = 0.5
     processes: int = 1
+    #: answers that mean the page is gone for good (not a transient failure)
+    gone_statuses: frozenset[int] = frozenset((404, 410))
+    gone_retry_after_h: tuple[float, ...] = (24.0, 168.0)
+    failing_retry_after_h: tuple[float, ...] = (0.25, 1.0, 6.0, 24.0)
+    #: a URL failing this many runs in a row is named in a warning (once)
+    report_failing_after: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +360,8 @@ def load_settings(path: Path | None = None) -> Settings:
                           "failure_threshold between 0 and 1")
     if not 0 <= crawl.commit_every_s <= 60:
         raise ConfigError(f"{where}: [crawl] commit_every_s must be between 0 and 60 seconds")
+    if crawl.report_failing_after < 1:
+        raise ConfigError(f"{where}: [crawl] report_failing_after must be at least 1")
     if not 1 <= crawl.processes <= 64:
         raise ConfigError(f"{where}: [crawl] processes must be between 1 and 64")
     if not 0 <= archive.near_duplicate_max_distance <= 64:

@@ -20,7 +20,7 @@ import signal
 import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import partial
 from pathlib import Path
@@ -31,7 +31,7 @@ from .config import Settings, SiteProfile, load_sites
 from .discover import MAX_SITEMAP_BYTES, Discovered, daily_sitemaps, parse_news_list, parse_sitemap
 from .errors import InputError, ScraperError
 from .fetch import FEED_TYPES, Fetcher, FetchOptions, Recorder
-from .frontier import Frontier, close_dead_runs, finish_run, start_run
+from .frontier import Backoff, Entry, Frontier, Standing, close_dead_runs, finish_run, start_run
 from .lock import RunLock
 from .pipeline import ArchiveThread, Fetched, PageOutcome, archive_fetched, fetch_page
 from .processes import FetchProcesses
@@ -59,6 +59,10 @@ class CrawlOptions:
     processes: int | None = None
 
 
+#: How many failed URLs the summary line names before "and N more".
+NAMED_FAILURES = 3
+
+
 @dataclass(frozen=True, slots=True)
 class RunResult:
     run_id: int | None
@@ -68,9 +72,12 @@ class RunResult:
     discovered: int
     queued: int
     counts: Mapping[str, int]
+    #: pages that failed this run: "failed" the first time in a row, "still-failing" after that
     failures: tuple[PageOutcome, ...] = ()
     errors: tuple[str, ...] = ()
     planned: tuple[str, ...] = ()
+    #: things the operator should hear about once, that do not fail the run (a URL that keeps failing)
+    warnings: tuple[str, ...] = ()
 
     @property
     def fetched(self) -> int:
@@ -84,8 +91,17 @@ class RunResult:
         c = self.counts
         parts = [f"{self.status}: discovered {self.discovered}", f"fetched {self.fetched}"] + [
             f"{word} {c.get(word, 0)}" for word in ("new", "updated", "unchanged", "duplicate", "near-duplicate",
-                                                     "failed")]
-        return ", ".join(parts) + (f"; {self.errors[0]}" if self.errors else "")
+                                                     "failed", "still-failing")]
+        return ", ".join(parts) + self._named_failures() + (f"; {self.errors[0]}" if self.errors else "")
+
+    def _named_failures(self) -> str:
+        """"; failed: URL (reason), ... and N more" for this run's new failures."""
+        fresh = [f for f in self.failures if f.outcome == "failed"]
+        if not fresh:
+            return ""
+        named = ", ".join(f"{f.url} ({f.reason})" for f in fresh[:NAMED_FAILURES])
+        more = len(fresh) - NAMED_FAILURES
+        return f"; failed: {named}" + (f" and {more} more" if more > 0 else "")
 
 
 @dataclass(slots=True)
@@ -100,6 +116,7 @@ class _Run:
     on_page: Callable[[PageOutcome], None] | None = None
     recorder: Recorder | None = None
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def stamp(self) -> str:
         return self.now().astimezone(UTC).isoformat(timespec="seconds")
@@ -130,19 +147,20 @@ async def _crawl(settings: Settings, options: CrawlOptions, *, archive: Archive,
         state = _Run(settings, options, archive, fetcher, sites, now, stop, on_page, recorder)
         started = state.stamp()
         found = await discover(state)
-        planned = plan(state, found)
+        conn = archive.connection
+        frontier = Frontier(conn, Backoff(gone_h=settings.crawl.gone_retry_after_h,
+                                          failing_h=settings.crawl.failing_retry_after_h))
+        planned = plan(state, found, frontier.standings())
         if options.dry_run:
             return RunResult(None, "dry-run", started, state.stamp(), len(found), len(planned), {},
                              errors=tuple(state.errors), planned=tuple(u for u, *_ in planned))
-        conn = archive.connection
         close_dead_runs(conn, now=started)
         run_id = start_run(conn, now=started)
-        frontier = Frontier(conn)
         frontier.add(planned, now=started)
         batch = frontier.pending(limit=options.max_pages or settings.crawl.max_pages_per_run)
         if on_start:
             on_start(len(batch))
-        outcomes = await work(state, frontier, [entry.url for entry in batch])
+        outcomes = await work(state, frontier, batch)
         return _finish(state, run_id, started, len(found), len(batch), outcomes)
 
 
@@ -161,20 +179,28 @@ def _catch_signals(stop: asyncio.Event) -> None:
             return
 
 
+#: failures kept in a run's record (``scraper stats --failures``)
+_KEPT_FAILURES = 200
+
+
 def _finish(state: _Run, run_id: int, started: str, discovered: int, queued: int,
             outcomes: list[PageOutcome]) -> RunResult:
     counts = Counter(o.outcome for o in outcomes)
     failures = tuple(o for o in outcomes if not o.ok)
-    share = len(failures) / max(1, len(outcomes))
+    # a URL that failed before is reported once, in the run where it first failed
+    share = counts["failed"] / max(1, len(outcomes))
     status = ("interrupted" if state.stop.is_set() else
               "failed" if share > state.settings.crawl.failure_threshold or (state.errors and not discovered)
               else "ok")
     ended = state.stamp()
     record = {"discovered": discovered, "queued": queued, **counts}
+    kept = [{"url": f.url, "outcome": f.outcome, "reason": f.reason, "detail": f.detail}
+            for f in failures[:_KEPT_FAILURES]]
     finish_run(state.archive.connection, run_id, now=ended, status=status,
-               counts=json.dumps(record, sort_keys=True), error="; ".join(state.errors)[:2000] or None)
+               counts=json.dumps(record, sort_keys=True), error="; ".join(state.errors)[:2000] or None,
+               failures=json.dumps(kept, ensure_ascii=False) if kept else None)
     return RunResult(run_id, status, started, ended, discovered, queued, dict(counts), failures,
-                     tuple(state.errors))
+                     tuple(state.errors), warnings=tuple(state.warnings))
 
 
 # -- discovery ------------------------------------------------------------------
@@ -271,17 +297,25 @@ def _profile_for(url: str, given: SiteProfile | None, sites: Mapping[str, SitePr
 # -- planning -------------------------------------------------------------------
 
 
-def plan(state: _Run, found: list[tuple[Discovered, SiteProfile]]) -> list[tuple[str, str, str | None, str]]:
+def plan(state: _Run, found: list[tuple[Discovered, SiteProfile]],
+         standings: Mapping[str, Standing]) -> list[tuple[str, str, str | None, str]]:
     """(url, site, lastmod, reason) of the candidates worth a fetch this run.
 
     Unknown URLs are fetched; archived ones only when the sitemap's lastmod
     is newer than our last look, or when the story is young enough that KBS
     may still edit it (the revisit window) — then with a conditional GET.
+    URLs that failed before (``standings``) wait for their backoff or a new
+    lastmod, whether or not this run's sources still list them.
     """
     window = timedelta(hours=state.settings.crawl.revisit_window_h)
     now = state.now()
     chosen = []
     for item, profile in found:
+        standing = standings.get(item.url)
+        if standing is not None:
+            if standing.due(now, item.lastmod):
+                chosen.append((item.url, profile.name, item.lastmod, "retry"))
+            continue
         stored = state.archive.get(urls.canonical(item.url, profile)) or state.archive.get(item.url)
         if stored is None:
             reason = "new"
@@ -292,6 +326,8 @@ def plan(state: _Run, found: list[tuple[Discovered, SiteProfile]]) -> list[tuple
         else:
             continue
         chosen.append((item.url, profile.name, item.lastmod, reason))
+    listed = {item.url for item, _ in found}
+    chosen += [(url, s.site, None, "retry") for url, s in standings.items() if url not in listed and s.due(now)]
     return chosen
 
 
@@ -336,21 +372,42 @@ async def _page_fetch(state: _Run, pages: int) -> AsyncIterator[tuple[PageFetch,
     yield partial(fetch_page, fetcher=state.fetcher, sites=state.sites), False
 
 
-async def work(state: _Run, frontier: Frontier, batch: list[str]) -> list[PageOutcome]:
+#: failure reasons that are no fault of the site: the URL is due again at once
+_OUR_FAULT = frozenset(("fetch-process-lost", "error"))
+
+
+def _is_gone(outcome: PageOutcome, statuses: frozenset[int]) -> bool:
+    """A failure that says the page is not there (not that the site is having a bad minute)."""
+    reason = outcome.reason or ""
+    if reason == "not-an-article":
+        return True
+    return reason.startswith("status-") and reason[7:].isdigit() and int(reason[7:]) in statuses
+
+
+def _mark(state: _Run, frontier: Frontier, outcome: PageOutcome) -> PageOutcome:
+    """Mark the URL in the frontier; a failure of a URL that failed last time too is "still-failing"."""
+    if outcome.ok:
+        frontier.done(outcome.url, now=state.stamp())
+        return outcome
+    gone = _is_gone(outcome, state.settings.crawl.gone_statuses)
+    attempts = frontier.failed(outcome.url, f"{outcome.reason}: {outcome.detail}", gone=gone, now=state.now(),
+                               at_once=outcome.reason in _OUR_FAULT)
+    if attempts == state.settings.crawl.report_failing_after and not gone:
+        state.warnings.append(f"{outcome.url} has failed {attempts} times in a row ({outcome.reason}); "
+                              "later runs keep asking, at the slowest backoff")
+    return outcome if attempts == 1 else replace(outcome, outcome="still-failing")
+
+
+async def work(state: _Run, frontier: Frontier, batch: list[Entry]) -> list[PageOutcome]:
     """Fetch ``batch`` with a few workers; stop taking URLs once a stop was asked for."""
     queue: asyncio.Queue[str] = asyncio.Queue()
-    for url in batch:
-        queue.put_nowait(url)
+    for entry in batch:
+        queue.put_nowait(entry.url)
     outcomes: list[PageOutcome] = []
 
     def store(fetched: Fetched) -> PageOutcome:
         """On the archive thread, in one call: the page, then its frontier mark."""
-        outcome = archive_fetched(state.archive, fetched)
-        if outcome.ok:
-            frontier.done(fetched.url, now=state.stamp())
-        else:
-            frontier.failed(fetched.url, f"{outcome.reason}: {outcome.detail}", now=state.stamp())
-        return outcome
+        return _mark(state, frontier, archive_fetched(state.archive, fetched))
 
     # With fetch processes a worker hands each page to the archive and fetches the next one at once:
     # waiting for the store left the processes idle whenever the archive thread was busy (a group
@@ -400,7 +457,7 @@ async def work(state: _Run, frontier: Frontier, batch: list[str]) -> list[PageOu
         ticker = asyncio.create_task(committer(db)) if state.settings.crawl.commit_every_s > 0 else None
         try:
             # validators for every URL at once (a URL is fetched once a run): not a lookup per page
-            validators = await db.call(state.archive.conditional_headers_many, batch)
+            validators = await db.call(state.archive.conditional_headers_many, [entry.url for entry in batch])
             async with _page_fetch(state, len(batch)) as (fetch, hand_off):
                 try:
                     await asyncio.gather(*(worker(db, fetch, hand_off, validators)

@@ -33,8 +33,9 @@ from .models import Article, Exchange, RawPage, pickled_as_tuple
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: What can happen to one URL; the first five are the archive's own words.
-OUTCOMES = ("new", "updated", "unchanged", "duplicate", "near-duplicate", "failed")
+#: What can happen to one URL; the first five are the archive's own words. A crawl says
+#: "still-failing" for a URL that failed in its previous try too (see frontier.py).
+OUTCOMES = ("new", "updated", "unchanged", "duplicate", "near-duplicate", "failed", "still-failing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +51,7 @@ class PageOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.outcome != "failed"
+        return self.outcome not in ("failed", "still-failing")
 
 
 class ArchiveThread:

@@ -135,7 +135,7 @@ def stored(item: StoredArticle, versions: list[Version], *, as_json: bool) -> st
                                 "duplicate_of": item.duplicate_of, "near_duplicate_of": item.near_duplicate_of,
                                 "urls": list(item.urls), "article": item.article.to_dict()}
         if versions:
-            data["versions"] = [{"id": v.id, "seen_at": v.seen_at, "content_hash": v.content_hash,
+            data["versions"] = [{"number": v.number, "id": v.id, "seen_at": v.seen_at, "content_hash": v.content_hash,
                                  "changed": list(v.changed)} for v in versions]
         return json.dumps(data, ensure_ascii=False, indent=2)
     head = [f"#{item.id}  first seen {item.first_seen}, last seen {item.last_seen}"]
@@ -145,7 +145,7 @@ def stored(item: StoredArticle, versions: list[Version], *, as_json: bool) -> st
     lines = head + ["", as_text(item.article).rstrip()]
     if versions:
         lines += ["", f"Versions ({len(versions)}):"]
-        lines += [f"  v{v.id}  {v.seen_at}  {', '.join(v.changed) or 'first version'}" for v in versions]
+        lines += [f"  v{v.number}  {v.seen_at}  {', '.join(v.changed) or 'first version'}" for v in versions]
     return "\n".join(lines)
 
 
@@ -165,8 +165,9 @@ def stats(s: Stats, *, as_json: bool) -> str:
 
 
 def reextract(counts: ReextractCounts) -> str:
-    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(counts.outcomes.items()))
-    return f"re-extracted {counts.pages} raw pages: {outcomes or 'nothing'}; failed {counts.failed}"
+    outcomes = ", ".join(f"{k} {v}" for k, v in counts.outcomes.items())
+    return (f"re-extracted {counts.pages} raw pages: {outcomes or 'nothing'}; older copies kept as history "
+            f"{counts.older}; not articles {counts.not_articles}; failed {counts.failed}")
 
 
 def run_dict(result: RunResult) -> dict[str, Any]:

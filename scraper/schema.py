@@ -18,6 +18,10 @@ cannot both try to create it. Never edit a step that has shipped; add one.
     m006_deferred_fts         fts_pending: articles_fts is filled once per commit,
                               not per ingest (see index_pending)
     m007_article_list         article_list view (one row per article for browsing, e.g. in Datasette)
+    m008_link_times           related_links.seen_at; raw_pages by URL (re-extraction finds a
+                              story's newest page)
+    m009_backoff              frontier.retry_at / failing_since (gone and failing URLs wait);
+                              runs.failures and runs.fields (what failed, where fields came from)
 
 Column order is deliberate: SQLite walks a row's overflow pages to reach any
 column stored after a long value, so the small, often-read columns come
@@ -112,6 +116,8 @@ class StoredArticle:
 @dataclass(frozen=True, slots=True)
 class Version:
     id: int
+    #: 1 for the story's first version, 2 for the next, ...
+    number: int
     article_id: int
     content_hash: str
     seen_at: str
@@ -169,7 +175,12 @@ class RawPage:
 class ReextractCounts:
     pages: int = 0
     failed: int = 0
+    #: what the pages that could change something came to (the archive's outcome words)
     outcomes: dict[str, int] = field(default_factory=dict)
+    #: raw pages older than their story's newest one: history, left as it is
+    older: int = 0
+    #: pages that are not articles (an error page kept with its fetch)
+    not_articles: int = 0
 
 
 MIGRATIONS = Migrations("kbs-archive")
@@ -454,6 +465,24 @@ FROM articles a"""
 @MIGRATIONS(name="m007_article_list")
 def m007_article_list(db: Database) -> None:
     db.execute(_ARTICLE_LIST)
+
+
+@MIGRATIONS(name="m008_link_times")
+def m008_link_times(db: Database) -> None:
+    # when the related list was last read from the site: links change without the story changing
+    db.execute("ALTER TABLE related_links ADD COLUMN seen_at TEXT")
+    db.execute("UPDATE related_links SET seen_at = (SELECT last_seen FROM articles WHERE id = article)")
+    db.execute("CREATE INDEX raw_pages_url ON raw_pages(url, fetched_at)")
+
+
+@MIGRATIONS(name="m009_backoff")
+def m009_backoff(db: Database) -> None:
+    db.execute("ALTER TABLE frontier ADD COLUMN retry_at TEXT")
+    db.execute("ALTER TABLE frontier ADD COLUMN failing_since TEXT")
+    # 'failed' was the end of five tries in a row; such URLs now wait on a backoff, and are due at once
+    db.execute("UPDATE frontier SET state = 'failing', retry_at = done_at WHERE state = 'failed'")
+    db.execute("ALTER TABLE runs ADD COLUMN failures TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN fields TEXT")
 
 
 def connect(path: Path, *, busy_timeout_s: float) -> Database:

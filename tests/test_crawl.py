@@ -9,13 +9,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from scraper.config import Settings, load_settings
-from scraper.crawl import CrawlOptions, run
+from scraper.crawl import CrawlOptions, RunResult, run
 
 from .kbs_site import FakeKbs
 
@@ -89,17 +90,67 @@ def test_max_pages_leaves_the_rest_for_the_next_run(settings: Settings, site: Fa
     assert crawl(settings, site, max_pages=50).counts == {"new": 7}  # type: ignore[attr-defined]
 
 
-def test_failures_are_recorded_and_retried_next_run(settings: Settings, site: FakeKbs) -> None:
+def test_a_dead_link_fails_one_run_and_waits_for_its_backoff(settings: Settings, site: FakeKbs) -> None:
     del site.articles[7800005]  # the sitemap no longer lists it, but a stale copy of the sitemap would
     missing = site.server.url("/news/view.do?ncd=7800005")
     sitemap = site.server.add("/stale.xml", f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
                               f"<url><loc>{missing}</loc></url></urlset>", content_type="text/xml")
-    result = run(settings, CrawlOptions(sitemaps=(sitemap,), impolite=True))
-    assert result.status == "failed" and result.counts == {"failed": 1}
+    start = datetime.now(UTC)
+
+    def at(hours: float) -> RunResult:
+        return run(settings, CrawlOptions(sitemaps=(sitemap,), impolite=True),
+                   now=lambda: start + timedelta(hours=hours))
+
+    result = at(0)
+    assert result.status == "failed" and result.counts == {"failed": 1} and result.exit_code == 1
     assert result.failures[0].reason == "status-404"
+    assert f"failed: {missing} (status-404)" in result.summary()
+    assert rows(settings, "SELECT state, attempts FROM frontier") == [("gone", 1)]
+    # the next runs of the day leave it alone and succeed
+    for hours in (0.1, 6, 23):
+        assert (at(hours).counts, at(hours).exit_code) == ({}, 0)
+    assert site.fetches(7800005) == 1
+    # a day later it is asked again; still gone, that is no failure of this run
+    again = at(25)
+    assert again.counts == {"still-failing": 1} and again.exit_code == 0
+    assert "failed:" not in again.summary()
+    assert site.fetches(7800005) == 2
+    # then a week; the page came back meanwhile
     site.add(7800005)
-    again = run(settings, CrawlOptions(sitemaps=(sitemap,), impolite=True))
-    assert again.counts == {"new": 1}
+    assert at(25 + 100).counts == {}
+    assert at(25 + 169).counts == {"new": 1}
+    assert rows(settings, "SELECT state, attempts, retry_at FROM frontier") == [("done", 0, None)]
+
+
+def test_a_gone_link_is_asked_again_when_its_lastmod_moves(settings: Settings, site: FakeKbs) -> None:
+    sitemap_of = lambda lastmod: site.server.add(  # noqa: E731
+        "/one.xml", '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url>'
+        f"<loc>{site.server.url('/news/view.do?ncd=7800500')}</loc><lastmod>{lastmod}</lastmod></url></urlset>",
+        content_type="text/xml")
+    start = datetime.now(UTC)
+    options = CrawlOptions(sitemaps=(sitemap_of("2026-11-20T09:00:00+09:00"),), impolite=True)
+    assert run(settings, options, now=lambda: start).counts == {"failed": 1}
+    assert run(settings, options, now=lambda: start + timedelta(hours=1)).counts == {}
+    site.add(7800500)
+    sitemap_of("2026-11-20T11:00:00+09:00")
+    assert run(settings, options, now=lambda: start + timedelta(hours=2)).counts == {"new": 1}
+
+
+def test_transient_failures_back_off_and_are_reported_once(settings: Settings, site: FakeKbs) -> None:
+    broken = site.server.url("/status/503")
+    sitemap = site.server.add("/broken.xml", '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                              f"<url><loc>{broken}?ncd=7800600</loc></url></urlset>", content_type="text/xml")
+    settings = replace(settings, fetch=replace(settings.fetch, attempts=1),
+                       crawl=replace(settings.crawl, report_failing_after=3))
+    start = datetime.now(UTC)
+    results = [run(settings, CrawlOptions(sitemaps=(sitemap,), impolite=True),
+                   now=lambda h=h: start + timedelta(hours=h)) for h in (0, 0.1, 0.3, 1.0, 1.4, 7.5, 8, 32, 56)]
+    fetched = [r.counts for r in results]
+    assert fetched == [{"failed": 1}, {}, {"still-failing": 1}, {}, {"still-failing": 1}, {"still-failing": 1}, {},
+                       {"still-failing": 1}, {"still-failing": 1}]
+    assert [r.exit_code for r in results] == [1, 0, 0, 0, 0, 0, 0, 0, 0]
+    assert [len(r.warnings) for r in results] == [0, 0, 0, 0, 1, 0, 0, 0, 0]
+    assert "has failed 3 times in a row (status-503)" in results[4].warnings[0]
 
 
 # -- across processes: the lock, kill -9, SIGTERM ------------------------------------
@@ -172,7 +223,7 @@ def test_cron_output_is_one_summary_line(settings: Settings, site: FakeKbs) -> N
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert out.splitlines() == ["crawl ok: discovered 12, fetched 12, new 12, updated 0, unchanged 0, duplicate 0,"
-                                " near-duplicate 0, failed 0"]
+                                " near-duplicate 0, failed 0, still-failing 0"]
     assert err == ""
 
 
