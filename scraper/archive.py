@@ -64,6 +64,7 @@ from scraper.schema import (
     Outcome,
     RawPage,
     ReextractCounts,
+    RunFailure,
     RunInfo,
     SearchHit,
     Stats,
@@ -73,7 +74,7 @@ from scraper.schema import (
 
 __all__ = [
     "CSV_COLUMNS", "OUTCOMES", "Archive", "FetchRecord", "IngestResult", "NearDuplicatePolicy", "Outcome",
-    "RawPage", "ReextractCounts", "RunInfo", "SearchHit", "Stats", "StoredArticle", "Version",
+    "RawPage", "ReextractCounts", "RunFailure", "RunInfo", "SearchHit", "Stats", "StoredArticle", "Version",
 ]
 
 log = logging.getLogger(__name__)
@@ -679,8 +680,8 @@ class Archive:
                 " WHERE published_at IS NOT NULL GROUP BY day ORDER BY day DESC LIMIT ?", (days,),
             ).fetchall()
             run_rows = self._conn.execute(
-                "SELECT id, started_at, finished_at, status, counts, error FROM runs ORDER BY id DESC"
-                " LIMIT ?", (runs,)).fetchall() if self._db.table("runs").exists() else []
+                "SELECT id, started_at, finished_at, status, counts, error, failures FROM runs ORDER BY id DESC"
+                " LIMIT ?", (runs,)).fetchall()
             return Stats(
                 articles=one("SELECT count(*) FROM articles"),
                 versions=one("SELECT count(*) FROM versions"),
@@ -691,7 +692,8 @@ class Archive:
                 fetches=one("SELECT count(*) FROM fetches"),
                 per_section=tuple((s, n) for s, n in per_section),
                 per_day=tuple((d, n) for d, n in per_day),
-                runs=tuple(RunInfo(*r) for r in run_rows),
+                runs=tuple(RunInfo(*r[:6], failures=tuple(RunFailure(**f) for f in json.loads(r[6] or "[]")))
+                           for r in run_rows),
             )
 
     def _scalar(self, sql: str) -> int:

@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = _add(subs, "stats", "counts: articles, versions, duplicates, per section and day, recent runs")
     st.add_argument("--days", type=_positive, default=14, help="publication days to list")
+    st.add_argument("--runs", type=_positive, default=10, help="recent crawl runs to list (default: 10)")
+    st.add_argument("--failures", action="store_true", help="also list the URLs that failed in those runs")
     st.add_argument("--json", action="store_true")
 
     _add(subs, "reextract", "re-run extraction over stored raw pages; changes become versions")

@@ -218,8 +218,8 @@ def _export_to_file(archive: Archive, path: Path, args: argparse.Namespace) -> i
 
 def cmd_stats(args: argparse.Namespace) -> int:
     with open_archive(args) as archive:
-        stats = archive.stats(days=args.days)
-    print(render.stats(stats, as_json=args.json))
+        stats = archive.stats(days=args.days, runs=args.runs)
+    print(render.stats(stats, as_json=args.json, failures=args.failures))
     return EXIT_OK
 
 

@@ -149,9 +149,13 @@ def stored(item: StoredArticle, versions: list[Version], *, as_json: bool) -> st
     return "\n".join(lines)
 
 
-def stats(s: Stats, *, as_json: bool) -> str:
+def stats(s: Stats, *, as_json: bool, failures: bool = False) -> str:
     if as_json:
-        return json.dumps(asdict(s), ensure_ascii=False, indent=2)
+        data = asdict(s)
+        if not failures:
+            for run in data["runs"]:
+                del run["failures"]
+        return json.dumps(data, ensure_ascii=False, indent=2)
     lines = [f"articles {s.articles}, versions {s.versions}, duplicates {s.duplicates}, "
              f"near duplicates {s.near_duplicates}, raw pages {s.raw_pages}, fetches {s.fetches}", "",
              "per section:"]
@@ -161,6 +165,11 @@ def stats(s: Stats, *, as_json: bool) -> str:
         lines += ["", "recent crawl runs:"]
         lines += [f"  #{r.id:<5} {r.started_at}  {r.status:<12} {r.counts or ''}{'  ' + r.error if r.error else ''}"
                   for r in s.runs]
+    if failures:
+        lines += ["", "failures of recent crawl runs:"]
+        lines += [f"  #{r.id:<5} {f.outcome:<14} {f.url}  ({f.reason}: {f.detail})" for r in s.runs for f in r.failures]
+        if not any(r.failures for r in s.runs):
+            lines.append("  none")
     return "\n".join(lines)
 
 

@@ -137,6 +137,16 @@ class SearchHit:
 
 
 @dataclass(frozen=True, slots=True)
+class RunFailure:
+    """A URL that failed in a crawl run: "failed" the first time in a row, "still-failing" after."""
+
+    url: str
+    outcome: str
+    reason: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class RunInfo:
     id: int
     started_at: str
@@ -144,6 +154,8 @@ class RunInfo:
     status: str
     counts: str | None
     error: str | None
+    #: the pages that failed (the first 200)
+    failures: tuple[RunFailure, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

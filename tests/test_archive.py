@@ -18,6 +18,7 @@ import textwrap
 import time
 import zlib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from scraper import schema
+from scraper import render, schema
 from scraper import simhash as sh
 from scraper.archive import CSV_COLUMNS, Archive, FetchRecord, NearDuplicatePolicy
 from scraper.digest import digest
@@ -724,3 +725,75 @@ def test_raw_pages_and_reextract_add_versions(archive: Archive, path: Path) -> N
 def test_timestamps_must_be_iso(archive: Archive) -> None:
     with pytest.raises(ValueError, match="ISO 8601"):
         archive.ingest(make_article(), url=URL, fetched_at="yesterday")
+
+
+# -- versions are real edits ------------------------------------------------------
+
+
+def _json_page(article: Article) -> bytes:
+    return json.dumps(article.to_dict(), ensure_ascii=False).encode()
+
+
+def _from_json(raw: bytes, url: str) -> Article:
+    return Article.from_dict(json.loads(raw))
+
+
+def _edited_story(archive: Archive) -> int:
+    """One story fetched three times: v1, an edit (v2), then the same again."""
+    first, edited = make_article(), make_article(body=STORY + "\n" + PARAGRAPH)
+    archive.ingest(first, url=URL, raw=_json_page(first), fetched_at="2024-03-01T01:00:00+00:00")
+    archive.ingest(edited, url=URL, raw=_json_page(edited), fetched_at="2024-03-01T05:00:00+00:00")
+    again = archive.ingest(edited, url=URL, raw=_json_page(edited) + b" ", fetched_at="2024-03-01T09:00:00+00:00")
+    assert again.outcome == "unchanged"
+    return again.article_id
+
+
+def test_reextract_twice_with_the_same_extractor_adds_nothing(archive: Archive, path: Path) -> None:
+    article_id = _edited_story(archive)
+    for _ in range(2):
+        counts = archive.reextract(_from_json)
+        assert counts.outcomes["updated"] == counts.outcomes["new"] == 0
+        assert (counts.pages, counts.older, counts.outcomes["unchanged"]) == (3, 2, 1)
+    assert [v.number for v in archive.versions(article_id)] == [1, 2]
+
+
+def test_an_extractor_change_gives_each_story_one_version_from_its_newest_page(archive: Archive) -> None:
+    article_id = _edited_story(archive)
+    before = archive.versions(article_id)
+
+    def fixed(raw: bytes, url: str) -> Article:  # the new extractor also finds a third reporter
+        article = _from_json(raw, url)
+        return replace(article, reporters=(*article.reporters, Reporter("박서연", None)))
+
+    first = archive.reextract(fixed)
+    assert (first.outcomes["updated"], first.older) == (1, 2)
+    second = archive.reextract(fixed)
+    assert (second.outcomes["updated"], second.outcomes["unchanged"]) == (0, 1)
+    after = archive.versions(article_id)
+    assert after[:2] == before and [v.number for v in after] == [1, 2, 3]
+    assert after[2].changed == ("reporters",) and after[2].seen_at == "2024-03-01T09:00:00+00:00"
+    assert "PARAGRAPH" not in after[2].article.body and after[2].article.body == before[1].article.body
+
+
+def test_related_links_that_change_alone_are_kept_without_a_version(archive: Archive, path: Path,
+                                                                     clock: Clock) -> None:
+    stored = archive.ingest(make_article(), url=URL)
+    seen = clock.advance(hours=2)
+    moved = make_article(related=(RelatedLink("새로 추천된 기사", "https://news.kbs.co.kr/news/view.do?ncd=8000777",
+                                              "pick"),))
+    result = archive.ingest(moved, url=URL)
+    assert (result.outcome, result.version_id) == ("unchanged", stored.version_id)
+    assert rows(path, "SELECT kind, title, seen_at FROM related_links") == [("pick", "새로 추천된 기사", seen)]
+    current = archive.get(URL)
+    assert current is not None and current.article.related == moved.related
+    assert len(archive.versions(stored.article_id)) == 1
+
+
+def test_show_numbers_versions_per_story(archive: Archive) -> None:
+    other = make_article(article_id="8000040", body=OTHER)
+    archive.ingest(other, url=other.url or "")
+    article_id = _edited_story(archive)
+    versions = archive.versions(article_id)
+    assert [v.number for v in versions] == [1, 2] and versions[0].id > 1
+    text = render.stored(archive.get(article_id), versions, as_json=False)  # type: ignore[arg-type]
+    assert "  v1  " in text and "  v2  " in text and f"v{versions[-1].id}  " not in text

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from scraper.config import Settings, load_settings
+from scraper.cli import main
 from scraper.crawl import CrawlOptions, RunResult, run
 
 from .kbs_site import FakeKbs
@@ -237,3 +238,19 @@ def test_progress_bar_counts_outcomes_on_a_terminal() -> None:
         progress.page(PageOutcome("u2", "failed", reason="timeout", detail="slow"))
         assert progress._progress.tasks[0].completed == 2
         assert progress._progress.tasks[0].description == "failed 1 new 1"
+
+
+def test_the_summary_names_three_failures_and_stats_lists_them_all(
+        settings: Settings, site: FakeKbs, capsys: pytest.CaptureFixture[str]) -> None:
+    dead = [site.server.url(f"/news/view.do?ncd={n}") for n in range(7800900, 7800905)]
+    sitemap = site.server.add("/dead.xml", '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                              + "".join(f"<url><loc>{u}</loc></url>" for u in dead) + "</urlset>",
+                              content_type="text/xml")
+    assert main(["crawl", "--config", settings.source, "--sitemap", sitemap, "--impolite", "-q"]) == 1
+    summary = capsys.readouterr().out.strip()
+    named = summary.split("; failed: ")[1]
+    assert named.endswith(" and 2 more") and named.count(" (status-404)") == 3, summary
+    assert sum(url + " (status-404)" in named for url in dead) == 3
+    assert main(["stats", "--db", str(settings.archive_path), "--failures"]) == 0
+    listed = [line for line in capsys.readouterr().out.splitlines() if "status-404" in line]
+    assert sorted(line.split()[2] for line in listed) == dead and all(" failed " in line for line in listed)
