@@ -11,6 +11,7 @@ import functools
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -315,12 +316,13 @@ class Settings:
     sources: dict[str, SourceSettings]
     source: str
 
-    def open_archive(self, path: Path | None = None) -> Archive:
-        """The archive at ``path`` (default: the configured one) with these settings."""
+    def open_archive(self, path: Path | None = None, *, now: Callable[[], datetime] | None = None) -> Archive:
+        """The archive at ``path`` (default: the configured one) with these settings; ``now``: its clock."""
         from .archive import Archive, NearDuplicatePolicy  # noqa: F811 (runtime import; archive imports config)
 
         return Archive.open(path or self.archive_path, busy_timeout_s=self.busy_timeout_s,
-                            near_duplicates=NearDuplicatePolicy(max_distance=self.near_duplicate_max_distance))
+                            near_duplicates=NearDuplicatePolicy(max_distance=self.near_duplicate_max_distance),
+                            now=now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,7 +132,7 @@ def run(settings: Settings, options: CrawlOptions, *, db: Path | None = None,
     # The WARC is opened under the lock (a run that finds the lock taken leaves it untouched)
     # and before the archive (an unwritable path stops the run before it starts).
     with (RunLock(path), warc.recording(options.warc, _fetch_options(settings, options)) as rec,
-          settings.open_archive(path) as archive):
+          settings.open_archive(path, now=clock) as archive):
         return asyncio.run(_crawl(settings, options, archive=archive, sites=sites or load_sites(), now=clock,
                                   on_page=on_page, on_start=on_start, recorder=rec))
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from scraper.config import Settings, load_settings
 from scraper.cli import main
+from scraper.config import Settings, load_settings
 from scraper.crawl import CrawlOptions, RunResult, run
 
 from .kbs_site import FakeKbs
