@@ -147,6 +147,12 @@ def _csv_row(row: tuple[Any, ...], a: Article) -> list[Any]:
             a.body, a.copyright, a.content_hash, row[2], row[3], row[4], row[5], row[6]]
 
 
+def _run_info(row: tuple[Any, ...]) -> RunInfo:
+    run_id, started_at, finished_at, status, counts, error, failures = row
+    return RunInfo(run_id, started_at, finished_at, status, counts, error,
+                   tuple(RunFailure(**f) for f in json.loads(failures or "[]")))
+
+
 class Archive:
     """One open archive file. Not thread-safe: open one per thread or process."""
 
@@ -692,8 +698,7 @@ class Archive:
                 fetches=one("SELECT count(*) FROM fetches"),
                 per_section=tuple((s, n) for s, n in per_section),
                 per_day=tuple((d, n) for d, n in per_day),
-                runs=tuple(RunInfo(*r[:6], failures=tuple(RunFailure(**f) for f in json.loads(r[6] or "[]")))
-                           for r in run_rows),
+                runs=tuple(_run_info(r) for r in run_rows),
             )
 
     def _scalar(self, sql: str) -> int:
