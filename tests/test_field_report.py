@@ -20,25 +20,26 @@ from scraper.models import FieldReport, RawPage
 
 from .conftest import FIXTURES
 
-O, F, M = "own", "fallback", "missing"
-#                                  title body published reporters tipline copyright related
+OWN, FB, NO = "own", "fallback", "missing"
+#                                  (title, body, published_at, reporters, tipline, copyright, related)
 EXPECTED: dict[str, tuple[str, ...]] = {
     # KBS prints dates to the second only in its hidden print copy, which the
     # profile reads first, so published_at is a fallback on every KBS page
-    "kbs2023_text.html":              (O, O, F, O, M, O, M),  # related links are filled by JavaScript in 2023
-    "kbs2023_broadcast_tipline.html": (O, O, F, O, O, O, M),
-    "kbs2023_euckr.html":             (O, O, F, O, M, O, M),
-    "kbs2023_cp949_undeclared.html":  (O, O, F, O, M, O, M),
-    "kbs2025_text.html":              (O, O, F, O, O, O, O),
-    "kbs2025_traps.html":             (O, O, F, O, O, O, O),
-    "kbs2025_video_only.html":        (O, M, F, M, O, O, O),  # no text, no reporter: a weather clip
+    # related links are empty shells in raw 2023 pages, filled by JavaScript
+    "kbs2023_text.html":              (OWN, OWN, FB, OWN, NO, OWN, NO),
+    "kbs2023_broadcast_tipline.html": (OWN, OWN, FB, OWN, OWN, OWN, NO),
+    "kbs2023_euckr.html":             (OWN, OWN, FB, OWN, NO, OWN, NO),
+    "kbs2023_cp949_undeclared.html":  (OWN, OWN, FB, OWN, NO, OWN, NO),
+    "kbs2025_text.html":              (OWN, OWN, FB, OWN, OWN, OWN, OWN),
+    "kbs2025_traps.html":             (OWN, OWN, FB, OWN, OWN, OWN, OWN),
+    "kbs2025_video_only.html":        (OWN, NO, FB, NO, OWN, OWN, OWN),  # no text, no reporter: a weather clip
     # a category page: no article, only the window title and the footer
-    "not_article.html":               (F, M, M, M, M, O, M),
+    "not_article.html":               (FB, NO, NO, NO, NO, OWN, NO),
     # another site is read from its metadata; only the footer's copyright selector is its own
-    "generic_news.html":              (F, F, F, F, F, O, M),
+    "generic_news.html":              (FB, FB, FB, FB, FB, OWN, NO),
     # a text copy's own shape: title line, body, footer; reporters only from a sign-off (none here)
-    "kbs_interview.txt":              (O, O, M, M, O, O, O),
-    "kbs_text_traps.txt":             (O, O, M, M, O, O, O),
+    "kbs_interview.txt":              (OWN, OWN, NO, NO, OWN, OWN, OWN),
+    "kbs_text_traps.txt":             (OWN, OWN, NO, NO, OWN, OWN, OWN),
 }
 
 
