@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: Sources that read no site's own markup, for a profile without a ``fallbacks`` key.
+DEFAULT_FALLBACKS = ("jsonld:", "script:", "main:")
+
 
 @dataclass(frozen=True, slots=True)
 class UrlRules:
@@ -78,6 +81,13 @@ class SiteProfile:
     #: the site's page layouts, each with the profile that reads it; this profile
     #: itself tries every layout's selectors (for a page that matches none)
     layouts: tuple[Layout, ...] = ()
+    #: prefixes of the sources that are fallbacks rather than the site's own
+    #: markup (``fallbacks`` in the TOML); extraction reports which kind found each field
+    fallbacks: tuple[str, ...] = DEFAULT_FALLBACKS
+
+    def is_fallback(self, source: str) -> bool:
+        """Whether ``source`` (as written in a field's list) is a fallback of this site."""
+        return source.startswith(self.fallbacks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +101,6 @@ class Layout:
 
 #: In a field's source list, where the page's layout puts its own sources.
 LAYOUT_SLOT = "layout:"
-
 
 def _build(cls: type[T], data: Any, where: str) -> T:
     """Make dataclass ``cls`` from a TOML table, checking keys and types."""
@@ -162,11 +171,12 @@ def parse_site(data: dict[str, Any], where: str) -> SiteProfile:
     top = _build(_SiteTop, data, where)
     site = SiteProfile(
         name=top.name, hosts=top.hosts, utc_offset=top.utc_offset, signatures=top.signatures,
-        min_signatures=top.min_signatures, related=related, **built,
+        min_signatures=top.min_signatures, related=related, fallbacks=top.fallbacks, **built,
     )
     if not isinstance(layouts_raw, dict):
         raise ConfigError(f"{where}: [layouts] must be a table of layouts")
     own = [_parse_layout(name, raw, site, f"{where}: [layouts.{name}]") for name, raw in layouts_raw.items()]
+    _check_fallbacks(site, own, where)
     # A page that matches no layout (a redesign nobody has described yet) is
     # tried with every layout's sources, in the order the file lists them.
     merged = _with_layouts(site, [(fields_, rel) for _, _, fields_, rel in own])
@@ -175,10 +185,11 @@ def parse_site(data: dict[str, Any], where: str) -> SiteProfile:
 
 
 _LayoutSources = dict[str, tuple[str, ...]]
+#: (name, detect selector, field -> sources, related sources) of one [layouts.NAME] table
+_ParsedLayout = tuple[str, str, _LayoutSources, tuple[RelatedSource, ...]]
 
 
-def _parse_layout(name: str, raw: Any, site: SiteProfile, where: str
-                  ) -> tuple[str, str, _LayoutSources, tuple[RelatedSource, ...]]:
+def _parse_layout(name: str, raw: Any, site: SiteProfile, where: str) -> _ParsedLayout:
     """(name, detect selector, field -> sources, related sources) of one [layouts.NAME] table."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a table")
@@ -217,6 +228,24 @@ def _with_layouts(site: SiteProfile, layouts: list[tuple[_LayoutSources, tuple[R
     return replace(site, fields=replace(site.fields, **filled), related=related)
 
 
+def _check_fallbacks(site: SiteProfile, layouts: list[_ParsedLayout], where: str) -> None:
+    """Refuse a ``fallbacks`` entry that would count a layout's own sources as fallbacks.
+
+    A layout's sources are the site's own markup by definition; a prefix that
+    covers one (a typo, or one too short such as "div") would make every page
+    of that layout look redesigned.
+    """
+    for prefix in site.fallbacks:
+        if not prefix.strip() or prefix == LAYOUT_SLOT:
+            raise ConfigError(f"{where}: fallbacks: {prefix!r} is not a source prefix")
+        for name, _, sources, related in layouts:
+            owned = [s for field_sources in sources.values() for s in field_sources] + [r.links for r in related]
+            for source in owned:
+                if source.startswith(prefix):
+                    raise ConfigError(f"{where}: fallbacks: {prefix!r} covers {source!r}, a source of "
+                                      f"[layouts.{name}]; a layout's sources are the site's own")
+
+
 def _check_kinds(related: tuple[RelatedSource, ...], where: str) -> None:
     from .models import RELATED_KINDS
 
@@ -236,6 +265,7 @@ class _SiteTop:
     utc_offset: str
     signatures: tuple[str, ...]
     min_signatures: int
+    fallbacks: tuple[str, ...] = DEFAULT_FALLBACKS
 
 
 def read_toml(path: Path | Any) -> dict[str, Any]:

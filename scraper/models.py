@@ -222,3 +222,38 @@ class Exchange:
     truncated: str | None = None
     #: the server's IP address, when the connection tells it
     peer: str | None = None
+
+
+#: Where extraction found a field: the site profile's own selectors, a fallback
+#: (a print copy, JSON-LD, a script variable, meta tags, the generic main-text
+#: finder, lines picked out of the body text), or nowhere.
+SourceKind = Literal["own", "fallback", "missing"]
+
+
+@pickled_as_tuple
+@dataclass(frozen=True, slots=True)
+class FieldReport:
+    """For one extracted page, which kind of source each watched field came from.
+
+    A redesign shows here before anywhere else: the layout's selectors stop
+    matching, the fallbacks still find the title and body, and the article
+    looks fine while these fields turn from "own" to "fallback".
+    """
+
+    title: SourceKind
+    body: SourceKind
+    published_at: SourceKind
+    reporters: SourceKind
+    tipline: SourceKind
+    copyright: SourceKind
+    related: SourceKind
+
+    #: the watched fields, in the order a summary lists them
+    FIELDS = ("title", "body", "published_at", "reporters", "tipline", "copyright", "related")
+
+    def items(self) -> tuple[tuple[str, SourceKind], ...]:
+        return tuple((name, getattr(self, name)) for name in self.FIELDS)
+
+    def fields_of(self, kind: SourceKind) -> frozenset[str]:
+        """The fields that came from ``kind``: ``report.fields_of("fallback")``."""
+        return frozenset(name for name, got in self.items() if got == kind)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.config import bundled_sites, load_sites
+from scraper.config import DEFAULT_FALLBACKS, bundled_sites, load_sites
 from scraper.errors import ConfigError
 
 GENERIC = (Path(__file__).parent.parent / "config" / "sites" / "generic.toml").read_text()
@@ -63,6 +63,47 @@ def test_layout_sources_fill_the_slot_and_only_their_own_layout_has_them() -> No
     ],
 )
 def test_bad_layouts_name_file_and_key(tmp_path: Path, old: str, new: str, message: str) -> None:
+    assert old in KBS
+    (tmp_path / "generic.toml").write_text(GENERIC)
+    (tmp_path / "kbs.toml").write_text(KBS.replace(old, new, 1))
+    with pytest.raises(ConfigError, match=message):
+        load_sites(tmp_path)
+
+
+def test_fallbacks_are_the_sites_own_list() -> None:
+    sites = load_sites()
+    kbs = sites["kbs"]
+    assert kbs.is_fallback("#mailHtmlContents li.tit") and kbs.is_fallback("meta[property='og:title']@content")
+    assert not kbs.is_fallback("h4.headline-title") and not kbs.is_fallback("#cont_newstext")
+    assert all(layout.profile.fallbacks == kbs.fallbacks for layout in kbs.layouts)
+    assert sites["generic"].is_fallback("jsonld:headline") and not sites["generic"].is_fallback("h1")
+
+
+def test_fallbacks_must_be_a_list(tmp_path: Path) -> None:
+    line = GENERIC[GENERIC.index("fallbacks = "):].split("\n", 1)[0]
+    (tmp_path / "generic.toml").write_text(GENERIC.replace(line, 'fallbacks = "meta["'))
+    with pytest.raises(ConfigError, match=r"generic\.toml\.fallbacks: expected a list of strings"):
+        load_sites(tmp_path)
+
+
+def test_fallbacks_default_to_the_generic_sources(tmp_path: Path) -> None:
+    start = GENERIC.index("fallbacks = ")
+    (tmp_path / "generic.toml").write_text(GENERIC[:start] + GENERIC[GENERIC.index("\n", start):])
+    assert load_sites(tmp_path)["generic"].fallbacks == DEFAULT_FALLBACKS
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('    "main:",\n]', '    "main:",\n    "div.dates",\n]',
+         r"kbs\.toml: fallbacks: 'div.dates' covers 'div.dates em', a source of \[layouts.2025\]"),
+        ('    "main:",\n]', '    "main:",\n    "#prevNewsDiv",\n]', r"covers '#prevNewsDiv a'"),
+        ('    "main:",\n]', '    "main:",\n    "layout:",\n]', r"fallbacks: 'layout:' is not a source prefix"),
+        ('    "main:",\n]', '    "main:",\n    " ",\n]', r"fallbacks: ' ' is not a source prefix"),
+        ('fallbacks = [\n', 'fallback = [\n', r"kbs\.toml: unknown key 'fallback'"),
+    ],
+)
+def test_bad_fallbacks_name_file_and_key(tmp_path: Path, old: str, new: str, message: str) -> None:
     assert old in KBS
     (tmp_path / "generic.toml").write_text(GENERIC)
     (tmp_path / "kbs.toml").write_text(KBS.replace(old, new, 1))

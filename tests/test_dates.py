@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from scraper.extract.dates import Stamp, best, label_of, parse_date
+from scraper.extract.dates import Stamp, best, best_index, label_of, parse_date
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,10 @@ def test_best_prefers_seconds_then_order() -> None:
     assert best([minute, second]) == second.iso
     assert best([minute]) == minute.iso
     assert best([]) is None
+
+
+def test_best_index_points_at_the_reading_best_picks() -> None:
+    minutes = Stamp(iso="2025-07-14T17:28:00+09:00", has_seconds=False, has_time=True)
+    seconds = Stamp(iso="2025-07-14T17:28:51+09:00", has_seconds=True, has_time=True)
+    assert best_index([minutes, seconds]) == 1 and best([minutes, seconds]) == seconds.iso
+    assert best_index([]) is None

@@ -1,6 +1,7 @@
 """Extraction: a page (HTML or a plain-text copy) -> Article. Pure functions, no I/O.
 
     extract(page, url=..., site="auto")     the one entry point
+    extract_with_report(page, ...)          the same, and where each watched field was found
     choose_profile(...)                     which site profile reads a page
 
 Site knowledge lives in config/sites/*.toml; ``html.py`` reads any profile,
@@ -20,9 +21,9 @@ from .. import urls
 from ..config import SiteProfile, bundled_sites
 from ..decode import decode, says_utf8
 from ..errors import ConfigError, InputError
-from ..models import Article, RawPage
-from .html import extract_html
-from .text import extract_text
+from ..models import Article, FieldReport, RawPage
+from .html import read_html
+from .text import read_text
 
 Kind = Literal["auto", "html", "text"]
 
@@ -48,12 +49,29 @@ def extract(
 ) -> Article:
     """Extract one article. ``site`` is a profile name or "auto" (by host, then markup); ``sites``
     defaults to the bundled profiles (``config.bundled_sites``)."""
+    return extract_with_report(page, url=url, site=site, kind=kind, sites=sites, charset=charset)[0]
+
+
+def extract_with_report(
+    page: str | bytes,
+    *,
+    url: str | None = None,
+    site: str = "auto",
+    kind: Kind = "auto",
+    sites: Mapping[str, SiteProfile] | None = None,
+    charset: str | None = None,
+) -> tuple[Article, FieldReport]:
+    """``extract``, and for each watched field whether the site profile's own selectors found it,
+    only a fallback did (print copy, JSON-LD, meta tags, lines of the body text), or nothing.
+
+    The report costs no extra reading of the page: each source is noted as it is read.
+    """
     profiles = sites if sites is not None else bundled_sites()
     if len(page) > 4 * MAX_PAGE_CHARS:  # refuse before decoding anything that large
         raise InputError(f"page is {len(page):,} long; the limit is {MAX_PAGE_CHARS:,} characters")
-    if isinstance(page, bytes) and kind != "text" and (article := _extract_utf8(page, url, site, kind, profiles,
-                                                                                  charset)):
-        return article
+    if isinstance(page, bytes) and kind != "text" and (read := _extract_utf8(page, url, site, kind, profiles,
+                                                                               charset)):
+        return read
     text, codec = decode(page, declared=charset) if isinstance(page, bytes) else (page, None)
     if len(text) > MAX_PAGE_CHARS:
         raise InputError(f"page is {len(text):,} characters; the limit is {MAX_PAGE_CHARS:,}")
@@ -61,16 +79,16 @@ def extract(
         text, codec = text.replace("\x00", ""), None
     is_html = kind == "html" or (kind == "auto" and looks_like_html(text))
     if not is_html:
-        return extract_text(text, url=url, profile=_text_profile(text, url, site, profiles))
+        return read_text(text, url=url, profile=_text_profile(text, url, site, profiles))
     # lexbor reads UTF-8 bytes as they are; handing it the str would encode it all again
     source = page.removeprefix(b"\xef\xbb\xbf") if codec == "utf-8" and isinstance(page, bytes) else text
     tree = LexborHTMLParser(source)
     profile = choose_profile(tree, url=url, site=site, sites=profiles)
-    return extract_html(text, url=url, profile=profile, tree=tree)
+    return read_html(text, url=url, profile=profile, tree=tree)
 
 
 def _extract_utf8(page: bytes, url: str | None, site: str, kind: Kind, sites: Mapping[str, SiteProfile],
-                  charset: str | None) -> Article | None:
+                  charset: str | None) -> tuple[Article, FieldReport] | None:
     """The fast path for the common case, an HTML page that says it is UTF-8.
 
     lexbor reads the bytes itself, so the page is never decoded in Python
@@ -85,19 +103,27 @@ def _extract_utf8(page: bytes, url: str | None, site: str, kind: Kind, sites: Ma
     if kind == "auto" and not looks_like_html(page[:5000].decode("utf-8", "ignore")):
         return None
     tree = LexborHTMLParser(page.removeprefix(b"\xef\xbb\xbf"))
-    article = extract_html(page, url=url, profile=choose_profile(tree, url=url, site=site, sites=sites), tree=tree)
+    read = read_html(page, url=url, profile=choose_profile(tree, url=url, site=site, sites=sites), tree=tree)
+    article = read[0]
     if any("\ufffd" in text for text in (article.title, article.body, article.section or "")):
         return None
-    return article
+    return read
 
 
 def extract_raw(
     raw: RawPage, *, site: str = "auto", sites: Mapping[str, SiteProfile] | None = None
 ) -> Article:
     """Extract a page as read or fetched; its URL, charset and content type guide extraction."""
+    return extract_raw_with_report(raw, site=site, sites=sites)[0]
+
+
+def extract_raw_with_report(
+    raw: RawPage, *, site: str = "auto", sites: Mapping[str, SiteProfile] | None = None
+) -> tuple[Article, FieldReport]:
+    """``extract_raw``, and where each watched field was found (see ``extract_with_report``)."""
     kind: Kind = "html" if raw.kind == "html" else "text" if raw.kind == "text" else "auto"
-    return extract(raw.content, url=raw.final_url or raw.url, site=site, kind=kind, sites=sites,
-                   charset=raw.charset)
+    return extract_with_report(raw.content, url=raw.final_url or raw.url, site=site, kind=kind, sites=sites,
+                               charset=raw.charset)
 
 
 def choose_profile(
@@ -152,4 +178,5 @@ def _text_profile(text: str, url: str | None, site: str, sites: Mapping[str, Sit
     return sites["generic"]
 
 
-__all__ = ["extract", "extract_raw", "choose_profile", "looks_like_html", "MAX_PAGE_CHARS"]
+__all__ = ["extract", "extract_raw", "extract_with_report", "extract_raw_with_report", "choose_profile",
+           "looks_like_html", "MAX_PAGE_CHARS"]

@@ -70,8 +70,14 @@ def _offset(text: str) -> timezone:
 
 def best(stamps: list[Stamp]) -> str | None:
     """The most precise of several readings of one date, earliest source first."""
+    index = best_index(stamps)
+    return None if index is None else stamps[index].iso
+
+
+def best_index(stamps: list[Stamp]) -> int | None:
+    """Where in ``stamps`` the reading ``best`` picks is (so a caller can tell which source gave it)."""
     for want in (lambda s: s.has_seconds, lambda s: s.has_time, lambda s: True):
-        for stamp in stamps:
+        for index, stamp in enumerate(stamps):
             if want(stamp):
-                return stamp.iso
+                return index
     return None

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .. import urls
 from ..config import SiteProfile
-from ..models import Article, Image, RelatedLink, Reporter
+from ..models import Article, FieldReport, Image, RelatedLink, Reporter, SourceKind
 from . import dates
 from .body import build_turns, split_body
 from .dom import (
@@ -46,6 +46,8 @@ class Page:
     jsonld: dict[str, Any]
     profile: SiteProfile
     base: str | None
+    #: field -> the source that gave its value, noted as each field is read
+    found: dict[str, str] = field(default_factory=dict)
 
     def value(self, source: str) -> str | None:
         """Evaluate one text source (CSS, CSS@attr, jsonld:key, script:name)."""
@@ -57,16 +59,32 @@ class Page:
         return first_value(self.tree, source)
 
     def first(self, sources: tuple[str, ...]) -> str | None:
+        return self.first_with_source(sources)[0]
+
+    def first_with_source(self, sources: tuple[str, ...]) -> tuple[str | None, str | None]:
+        """The first value any of ``sources`` yields, and that source."""
         for source in sources:
             if value := self.value(source):
-                return value
-        return None
+                return value, source
+        return None, None
+
+
+#: What a field found only in the body text (a tip-line or copyright line
+#: cut from its end) is noted as coming from: always a fallback.
+BODY_TEXT = "body:"
 
 
 def extract_html(
     html: str | bytes, *, url: str | None, profile: SiteProfile, tree: LexborHTMLParser | None = None
 ) -> Article:
     """Read ``html`` with ``profile``; pass ``tree`` if the page is already parsed (it gets modified)."""
+    return read_html(html, url=url, profile=profile, tree=tree)[0]
+
+
+def read_html(
+    html: str | bytes, *, url: str | None, profile: SiteProfile, tree: LexborHTMLParser | None = None
+) -> tuple[Article, FieldReport]:
+    """``extract_html``, and which kind of source each watched field came from."""
     tree = tree if tree is not None else LexborHTMLParser(html)
     for selector in profile.fields.page_drop:
         if (node := tree.css_first(selector)) is not None:  # the first only: most are near the top, so this
@@ -83,14 +101,32 @@ def extract_html(
     body_lines, body_images = _body(page)
     body = split_body(body_lines)
     tipline = parse_tipline(tip_lines + body.tipline)
+    page.found.setdefault("tipline", BODY_TEXT)
     copyright = _copyright(page) or "\n".join(body.copyright) or None
-    return Article(
+    page.found.setdefault("copyright", BODY_TEXT)
+    article = Article(
         url=url, canonical_url=canonical_url, site=profile.name, article_id=article_id,
         title=title, section=section, published_at=published, updated_at=updated,
         reporters=_reporters(page, body.paragraphs), body=body.text,
         turns=build_turns(body.paragraphs), images=_images(page, body_images),
         copyright=copyright,
         tipline=tipline, related=_related(page),
+    )
+    return article, _report(page, article)
+
+
+def _report(page: Page, article: Article) -> FieldReport:
+    def kind(name: str, value: object) -> SourceKind:
+        if not value:
+            return "missing"
+        source = page.found.get(name, BODY_TEXT)
+        return "fallback" if source == BODY_TEXT or page.profile.is_fallback(source) else "own"
+
+    return FieldReport(
+        title=kind("title", article.title), body=kind("body", article.body),
+        published_at=kind("published_at", article.published_at), reporters=kind("reporters", article.reporters),
+        tipline=kind("tipline", article.tipline), copyright=kind("copyright", article.copyright),
+        related=kind("related", article.related),
     )
 
 
@@ -110,8 +146,10 @@ def _copyright(page: Page) -> str | None:
             # a notice is a handful of nodes: walking them costs less than a CSS query
             decompose_all([n for n in node.traverse() if n.tag in _CODE_TAGS], within=node)
             if value := node_value(node, None):
+                page.found["copyright"] = source
                 return value
         if value := page.value(source):  # other sources, and the other matches of an empty first one
+            page.found["copyright"] = source
             return value
     return None
 
@@ -155,7 +193,10 @@ def _own_links(page: Page, url: str | None) -> Iterator[str]:
 
 
 def _title(page: Page) -> str:
-    title = page.first(page.profile.fields.title) or ""
+    found, source = page.first_with_source(page.profile.fields.title)
+    if source:
+        page.found["title"] = source
+    title = found or ""
     for suffix in page.profile.fields.title_suffixes:
         if title.endswith(suffix):
             title = title[: -len(suffix)].rstrip()
@@ -163,16 +204,17 @@ def _title(page: Page) -> str:
 
 
 def _dates(page: Page) -> tuple[str | None, str | None]:
-    found: dict[str, list[dates.Stamp]] = {"published": [], "updated": []}
+    # each reading with the source it came from (a labelled source by its selector), for the field report
+    found: dict[str, list[tuple[dates.Stamp, str]]] = {"published": [], "updated": []}
     offset = page.profile.utc_offset
     for source in page.profile.fields.dates:
-        if all(any(s.has_seconds for s in stamps) for stamps in found.values()):
+        if all(any(s.has_seconds for s, _ in stamps) for stamps in found.values()):
             break  # both dates known to the second: later sources cannot do better
         if source == "jsonld:":
             for key, label in (("datePublished", "published"), ("dateModified", "updated")):
                 text = jsonld_text(page.jsonld.get(key))
                 if text and (stamp := dates.parse_date(text, default_offset=offset)):
-                    found[label].append(stamp)
+                    found[label].append((stamp, source))
             continue
         fixed, _, rest = source.partition("=")
         label_given = fixed if rest and fixed in found else None
@@ -181,8 +223,11 @@ def _dates(page: Page) -> tuple[str | None, str | None]:
             text = (node.attributes.get(attr) if attr else node.text(deep=True, separator=" ")) or ""
             label = label_given or dates.label_of(text) or "published"
             if stamp := dates.parse_date(text, default_offset=offset):
-                found[label].append(stamp)
-    return dates.best(found["published"]), dates.best(found["updated"])
+                found[label].append((stamp, rest if label_given else source))
+    published = [stamp for stamp, _ in found["published"]]
+    if (chosen := dates.best_index(published)) is not None:
+        page.found["published_at"] = found["published"][chosen][1]
+    return dates.best(published), dates.best([stamp for stamp, _ in found["updated"]])
 
 
 def _tipline_blocks(page: Page) -> list[str]:
@@ -193,6 +238,8 @@ def _tipline_blocks(page: Page) -> list[str]:
         for node in nodes:
             lines.extend(node_lines(node))
         decompose_all(nodes)
+        if lines:
+            page.found.setdefault("tipline", selector)
     return lines
 
 
@@ -213,6 +260,7 @@ def _body(page: Page) -> tuple[list[str], list[Image]]:
             images = _body_images(page, node)
             lines = node_lines(node)
         if lines:
+            page.found["body"] = source
             return lines, images
     return [], []
 
@@ -281,7 +329,9 @@ def _reporters(page: Page, paragraphs: list[str]) -> tuple[Reporter, ...]:
             if name and name not in found:
                 found[name] = Reporter(name=name, email=email)
         if found:
+            page.found["reporters"] = items
             return tuple(found.values())
+    page.found["reporters"] = "jsonld:author"
     for author in _as_list(page.jsonld.get("author")):
         name = _strip_title(jsonld_text(author) or "", spec.name_suffixes)
         email = author.get("email") if isinstance(author, dict) else None
@@ -356,6 +406,7 @@ def _related(page: Page) -> tuple[RelatedLink, ...]:
             target, ident = urls.identify(href, page.profile)
             if target not in seen and not (own and ident == own):
                 seen[target] = RelatedLink(title=title, url=target, kind=spec.kind)
+                page.found.setdefault("related", spec.links)
     return tuple(seen.values())
 
 

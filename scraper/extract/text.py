@@ -4,6 +4,10 @@ The shape (as KBS text copies come): the title on the first line, then the
 body one paragraph per line with speaker markers on lines of their own, then
 a footer: the ■ 제보하기 block, the station name, copyright lines and "- "
 related headlines. Sign-offs and 입력/수정 lines are read when present.
+
+For the field report, what sits where that shape puts it (first line, date
+lines, body, footer) is the copy's own; reporters, known only from a
+sign-off sentence in the body, are a fallback.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import re
 
 from .. import urls
 from ..config import SiteProfile
-from ..models import Article, RelatedLink, Reporter
+from ..models import Article, FieldReport, RelatedLink, Reporter, SourceKind
 from . import dates
 from .body import build_turns, split_body
 from .dom import text_lines
@@ -24,6 +28,11 @@ _SIGN_OFF = re.compile(r"(?:KBS\s*뉴스|KBS)\s+(?P<name>[가-힣]{2,4})\s*(?:�
 
 
 def extract_text(text: str, *, url: str | None, profile: SiteProfile) -> Article:
+    return read_text(text, url=url, profile=profile)[0]
+
+
+def read_text(text: str, *, url: str | None, profile: SiteProfile) -> tuple[Article, FieldReport]:
+    """``extract_text``, and which kind of source each watched field came from."""
     lines = text_lines(text.lstrip("\ufeff"))
     title = lines[0] if lines else ""
     rest = lines[1:]
@@ -37,7 +46,7 @@ def extract_text(text: str, *, url: str | None, profile: SiteProfile) -> Article
             body_lines.append(line)
     body = split_body(body_lines)
     ident = urls.article_id(url, profile) if url else None
-    return Article(
+    article = Article(
         url=url,
         canonical_url=urls.canonical(url, profile) if url else None,
         site=profile.name,
@@ -53,6 +62,18 @@ def extract_text(text: str, *, url: str | None, profile: SiteProfile) -> Article
         copyright="\n".join(body.copyright) or None,
         tipline=parse_tipline(body.tipline),
         related=tuple(RelatedLink(title=t, url=None, kind="list") for t in dict.fromkeys(body.related)),
+    )
+    return article, _report(article)
+
+
+def _report(article: Article) -> FieldReport:
+    def kind(value: object, found: SourceKind = "own") -> SourceKind:
+        return found if value else "missing"
+
+    return FieldReport(
+        title=kind(article.title), body=kind(article.body), published_at=kind(article.published_at),
+        reporters=kind(article.reporters, "fallback"), tipline=kind(article.tipline),
+        copyright=kind(article.copyright), related=kind(article.related),
     )
 
 
