@@ -50,7 +50,7 @@ from typing import IO, Any, Literal, NamedTuple
 
 from sqlite_utils import Database
 
-from scraper import schema
+from scraper import health, schema
 from scraper import simhash as sh
 from scraper.digest import Digest, Packed, digest, pack
 from scraper.errors import ArchiveError, ScraperError
@@ -699,6 +699,8 @@ class Archive:
                 per_section=tuple((s, n) for s, n in per_section),
                 per_day=tuple((d, n) for d, n in per_day),
                 runs=tuple(_run_info(r) for r in run_rows),
+                fields_per_day=tuple(health.per_day(self._conn.execute(
+                    "SELECT started_at, fields FROM runs WHERE fields IS NOT NULL ORDER BY id DESC"), days=days)),
             )
 
     def _scalar(self, sql: str) -> int:

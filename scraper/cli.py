@@ -4,6 +4,7 @@ Exit codes (also in README):
     0   everything asked for was done
     1   some pages failed, or a crawl's failures passed its threshold (the rest was done)
     2   usage or configuration error (also: ``scraper serve`` without the web extra installed)
+    3   a crawl's extraction degraded: fields read by fallbacks far more than usual (a redesign?)
     75  another crawl holds the archive's lock (try again later)
     130 interrupted by Ctrl-C
 Expected errors print one ``Error: ...`` line on stderr; anything else is a

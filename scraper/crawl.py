@@ -25,13 +25,13 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import partial
 from pathlib import Path
 
-from . import urls, warc
+from . import health, urls, warc
 from .archive import Archive
 from .config import Settings, SiteProfile, load_sites
 from .discover import MAX_SITEMAP_BYTES, Discovered, daily_sitemaps, parse_news_list, parse_sitemap
 from .errors import InputError, ScraperError
 from .fetch import FEED_TYPES, Fetcher, FetchOptions, Recorder
-from .frontier import Backoff, Entry, Frontier, Standing, close_dead_runs, finish_run, start_run
+from .frontier import Backoff, Entry, Frontier, Standing, close_dead_runs, finish_run, recent_fields, start_run
 from .lock import RunLock
 from .pipeline import ArchiveThread, Fetched, PageOutcome, archive_fetched, fetch_page
 from .processes import FetchProcesses
@@ -66,7 +66,7 @@ NAMED_FAILURES = 3
 @dataclass(frozen=True, slots=True)
 class RunResult:
     run_id: int | None
-    status: str  # ok | failed | interrupted | dry-run
+    status: str  # ok | failed | degraded | interrupted | dry-run
     started_at: str
     finished_at: str
     discovered: int
@@ -85,7 +85,7 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.status in ("ok", "dry-run") else 1
+        return {"ok": 0, "dry-run": 0, "degraded": 3}.get(self.status, 1)
 
     def summary(self) -> str:
         c = self.counts
@@ -117,6 +117,8 @@ class _Run:
     recorder: Recorder | None = None
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: per site: article pages read, and where their fields came from
+    tallies: dict[str, health.Tally] = field(default_factory=dict)
 
     def stamp(self) -> str:
         return self.now().astimezone(UTC).isoformat(timespec="seconds")
@@ -192,13 +194,17 @@ def _finish(state: _Run, run_id: int, started: str, discovered: int, queued: int
     status = ("interrupted" if state.stop.is_set() else
               "failed" if share > state.settings.crawl.failure_threshold or (state.errors and not discovered)
               else "ok")
+    drops = health.degraded(state.tallies, map(health.loads, recent_fields(state.archive.connection, before=run_id)))
+    if drops:
+        state.warnings.append(health.warning(drops))
+        status = "degraded" if status == "ok" else status
     ended = state.stamp()
     record = {"discovered": discovered, "queued": queued, **counts}
     kept = [{"url": f.url, "outcome": f.outcome, "reason": f.reason, "detail": f.detail}
             for f in failures[:_KEPT_FAILURES]]
     finish_run(state.archive.connection, run_id, now=ended, status=status,
                counts=json.dumps(record, sort_keys=True), error="; ".join(state.errors)[:2000] or None,
-               failures=json.dumps(kept, ensure_ascii=False) if kept else None)
+               failures=json.dumps(kept, ensure_ascii=False) if kept else None, fields=health.dumps(state.tallies))
     return RunResult(run_id, status, started, ended, discovered, queued, dict(counts), failures,
                      tuple(state.errors), warnings=tuple(state.warnings))
 
@@ -407,6 +413,8 @@ async def work(state: _Run, frontier: Frontier, batch: list[Entry]) -> list[Page
 
     def store(fetched: Fetched) -> PageOutcome:
         """On the archive thread, in one call: the page, then its frontier mark."""
+        if fetched.report is not None and fetched.article is not None and fetched.digest is not None:
+            state.tallies.setdefault(fetched.article.site, health.Tally()).add(fetched.report)
         return _mark(state, frontier, archive_fetched(state.archive, fetched))
 
     # With fetch processes a worker hands each page to the archive and fetches the next one at once:

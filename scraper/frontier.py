@@ -187,6 +187,16 @@ def finish_run(conn: sqlite3.Connection, run_id: int, *, now: str, status: str, 
            action="record the end of the crawl run")
 
 
+def recent_fields(conn: sqlite3.Connection, *, before: int, limit: int = 200) -> list[str]:
+    """The field tallies (``runs.fields``, JSON) of the runs before run ``before``, newest first."""
+    try:
+        rows = conn.execute("SELECT fields FROM runs WHERE id < ? AND fields IS NOT NULL ORDER BY id DESC LIMIT ?",
+                            (before, limit)).fetchall()
+    except sqlite3.Error as e:
+        raise ArchiveError(f"could not read earlier crawl runs: {e}") from e
+    return [str(text) for (text,) in rows]
+
+
 def close_dead_runs(conn: sqlite3.Connection, *, now: str) -> None:
     """Runs still marked running when a new run holds the lock died without saying so (kill -9)."""
     _write(conn, "UPDATE runs SET status = 'killed', finished_at = ? WHERE status = 'running'", (now,),

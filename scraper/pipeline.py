@@ -26,9 +26,9 @@ from .archive import Archive, FetchRecord
 from .config import SiteProfile
 from .digest import Digest, digest
 from .errors import InputError, ScraperError
-from .extract import extract_raw
+from .extract import extract_raw_with_report
 from .fetch import Fetcher, FetchResult
-from .models import Article, Exchange, RawPage, pickled_as_tuple
+from .models import Article, Exchange, FieldReport, RawPage, pickled_as_tuple
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -196,6 +196,8 @@ class Fetched:
     digest: Digest | None = None
     #: HTTP exchanges to record (a fetch process has no WARC of its own to write them to)
     exchanges: tuple[Exchange, ...] = ()
+    #: where the article's fields were read from (a crawl watches it for site redesigns)
+    report: FieldReport | None = None
 
     def for_transfer(self) -> Fetched:
         """This without the page's bytes when the digest holds them compressed: what a fetch process sends.
@@ -216,19 +218,22 @@ async def fetch_page(url: str, *, fetcher: Fetcher, etag: str | None, last_modif
         return Fetched(url, failure=(getattr(e, "reason", type(e).__name__), getattr(e, "status", None), str(e)))
     if result.not_modified:
         return Fetched(url, result)
-    article, unreadable = extract_page(result.to_raw_page(), sites=sites, site=site)
+    article, report, unreadable = extract_page(result.to_raw_page(), sites=sites, site=site)
     ready = None
     if article is not None and article.looks_like_article:
         ready = digest(article, url=url, raw=result.content, content_type=result.content_type)
-    return Fetched(url, result, article=article, unreadable=unreadable, digest=ready)
+    return Fetched(url, result, article=article, unreadable=unreadable, digest=ready, report=report)
 
 
-def extract_page(page: RawPage, *, sites: Mapping[str, SiteProfile], site: str) -> tuple[Article | None, str | None]:
-    """(article, None), or (None, why) for a page extraction refuses (binary data, an oversized page)."""
+def extract_page(page: RawPage, *, sites: Mapping[str, SiteProfile], site: str
+                 ) -> tuple[Article | None, FieldReport | None, str | None]:
+    """(article, where its fields came from, None), or (None, None, why) for a page extraction refuses
+    (binary data, an oversized page)."""
     try:
-        return extract_raw(page, site=site, sites=sites), None
+        article, report = extract_raw_with_report(page, site=site, sites=sites)
     except ScraperError as e:
-        return None, str(e)
+        return None, None, str(e)
+    return article, report, None
 
 
 async def fetch_and_store(
@@ -248,7 +253,7 @@ async def store_fetched(fetched: Fetched, *, db: ArchiveThread) -> PageOutcome:
 async def store_page(url: str, page: RawPage, fetch: FetchRecord, *, db: ArchiveThread,
                      sites: Mapping[str, SiteProfile], site: str, log_fetch: bool = True) -> PageOutcome:
     """Extract ``page`` and ingest it; the fetch is logged (``log_fetch``) whatever comes of it."""
-    article, unreadable = extract_page(page, sites=sites, site=site)
+    article, _, unreadable = extract_page(page, sites=sites, site=site)
     return await db.call(archive_article, db.archive, url, page, fetch, article, unreadable, log_fetch=log_fetch)
 
 

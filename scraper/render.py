@@ -165,12 +165,22 @@ def stats(s: Stats, *, as_json: bool, failures: bool = False) -> str:
         lines += ["", "recent crawl runs:"]
         lines += [f"  #{r.id:<5} {r.started_at}  {r.status:<12} {r.counts or ''}{'  ' + r.error if r.error else ''}"
                   for r in s.runs]
+    if s.fields_per_day:
+        lines += ["", "fields read by the site profile's own selectors (share of article pages, per day):",
+                  "  day         site       pages  " + "  ".join(_FIELD_HEADS)]
+        lines += [f"  {d.day}  {d.site:<10} {d.pages:>5}  "
+                  + "  ".join(f"{d.own.get(name, 0):>{len(head)}.0%}" for name, head in zip(
+                      _FIELD_NAMES, _FIELD_HEADS, strict=True)) for d in s.fields_per_day]
     if failures:
         lines += ["", "failures of recent crawl runs:"]
         lines += [f"  #{r.id:<5} {f.outcome:<14} {f.url}  ({f.reason}: {f.detail})" for r in s.runs for f in r.failures]
         if not any(r.failures for r in s.runs):
             lines.append("  none")
     return "\n".join(lines)
+
+
+_FIELD_NAMES = ("title", "body", "published_at", "reporters", "tipline", "copyright", "related")
+_FIELD_HEADS = ("title", " body", "published", "reporters", "tipline", "copyright", "related")
 
 
 def reextract(counts: ReextractCounts) -> str:

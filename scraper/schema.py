@@ -42,6 +42,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from scraper import simhash
+from scraper.health import DayShares
 from scraper.models import Article
 
 log = logging.getLogger(__name__)
@@ -171,6 +172,8 @@ class Stats:
     #: (published day, articles) for the most recent days, newest first
     per_day: tuple[tuple[str, int], ...]
     runs: tuple[RunInfo, ...]
+    #: per Seoul day and site, the share of article pages whose fields the profile's own selectors read
+    fields_per_day: tuple[DayShares, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

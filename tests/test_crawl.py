@@ -20,6 +20,7 @@ from scraper.config import Settings, load_settings
 from scraper.crawl import CrawlOptions, RunResult, run
 
 from .kbs_site import FakeKbs
+from .server import Route
 
 ROOT = Path(__file__).parent.parent
 
@@ -254,3 +255,39 @@ def test_the_summary_names_three_failures_and_stats_lists_them_all(
     assert main(["stats", "--db", str(settings.archive_path), "--failures"]) == 0
     listed = [line for line in capsys.readouterr().out.splitlines() if "status-404" in line]
     assert sorted(line.split()[2] for line in listed) == dead and all(" failed " in line for line in listed)
+
+
+def test_a_redesign_is_noticed_the_same_day(settings: Settings, site: FakeKbs,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    page = site.server.handlers["/news/view.do"]
+    redesigned = False
+
+    def served(query: dict[str, str], headers: dict[str, str]) -> Route:
+        route = page(query, headers)
+        if not redesigned:
+            return route
+        # new class names and ids: only the hidden print copy keeps its old markup
+        html = route.body.replace(b"headline-title", b"title-v3").replace(b"cont_newstext", b"article-v3")
+        return replace(route, body=html)
+
+    site.server.handlers["/news/view.do"] = served
+    day = datetime(2026, 11, 20, 1, tzinfo=UTC)
+    results = []
+    for n in range(4):
+        redesigned = n == 3
+        for ncd in range(7801000 + 25 * n, 7801025 + 25 * n):
+            site.add(ncd)
+        results.append(run(settings, CrawlOptions(sitemaps=(site.sitemap_url,), impolite=True),
+                           now=lambda n=n: day + timedelta(days=n // 3, hours=n)))
+    assert [r.exit_code for r in results] == [0, 0, 0, 3]
+    assert [r.status for r in results] == ["ok", "ok", "ok", "degraded"]
+    assert results[3].counts["new"] == 25 and not results[0].warnings
+    (line,) = results[3].warnings
+    assert "extraction degraded on kbs: title 0% (usually 100%), body 0% (usually 100%)" in line
+    assert rows(settings, "SELECT count(*) FROM articles") == [(112,)]  # archived all the same
+
+    assert main(["stats", "--db", str(settings.archive_path)]) == 0
+    shares = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("  2026-11-2")]
+    shares = [s for s in shares if len(s) == 10]
+    assert shares[0][:5] == ["2026-11-21", "kbs", "25", "0%", "0%"]
+    assert shares[1][:5] == ["2026-11-20", "kbs", "87", "100%", "100%"]
