@@ -684,7 +684,7 @@ class Archive:
             raise ArchiveError(f"could not search for {query!r} in {self.path}: {e}; {_hint(e)}") from e
         except sqlite3.Error as e:
             raise ArchiveError(f"could not search for {query!r} in {self.path}: {e}; {_hint(e)}") from e
-        return [SearchHit(article_id=r[0], title=r[1], url=r[2], published_at=r[3], snippet=r[4])
+        return [SearchHit(archive_id=r[0], title=r[1], url=r[2], published_at=r[3], snippet=r[4])
                 for r in rows]
 
     def _search_like(self, text: str, *, limit: int, since: str | None,
@@ -699,7 +699,7 @@ class Archive:
                 (pattern, since, section, limit),
             ).fetchall()
         return [
-            SearchHit(article_id=r[0], title=r[1], url=r[2], published_at=r[3],
+            SearchHit(archive_id=r[0], title=r[1], url=r[2], published_at=r[3],
                       snippet=_plain_snippet(r[4] if text.lower() in r[4].lower() else r[1], text))
             for r in rows
         ]

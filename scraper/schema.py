@@ -129,7 +129,8 @@ class Version:
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
-    article_id: int
+    #: our row id (``articles.id``); the site's own id is ``Article.article_id``
+    archive_id: int
     title: str
     url: str
     published_at: str | None

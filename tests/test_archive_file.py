@@ -319,3 +319,18 @@ def test_datasette_serves_an_archive_nobody_may_write_immutable(db: Path) -> Non
         assert beside(sealed) == []
     assert web.build(sealed).get_database(web.DATABASE).is_mutable  # elsewhere: mode=ro, sees a crawl's commits
 
+
+# -- one word per meaning ---------------------------------------------------------------
+
+
+def test_outputs_call_our_row_id_archive_id_and_the_sites_id_article_id(
+        tmp_path: Path, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["import", "--db", str(tmp_path / "b.db"), "--json", str(PAGES[1])]) == 0
+    imported = json.loads(capsys.readouterr().out)
+    assert imported["archive_id"] == 1 and "article_id" not in imported
+    assert main(["search", "--db", str(db), "소비자심", "--json"]) == 0
+    (hit,) = json.loads(capsys.readouterr().out)
+    assert hit["archive_id"] == 2 and "article_id" not in hit
+    assert main(["show", "--db", str(db), "2", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["archive_id"] == 2 and shown["article"]["article_id"] == "8221473" and "id" not in shown
