@@ -50,7 +50,7 @@ from typing import IO, Any, Literal, NamedTuple
 
 from sqlite_utils import Database
 
-from scraper import health, schema
+from scraper import archive_file, health, schema
 from scraper import simhash as sh
 from scraper.digest import Digest, Packed, digest, pack
 from scraper.errors import ArchiveError, ScraperError
@@ -157,36 +157,44 @@ class Archive:
     """One open archive file. Not thread-safe: open one per thread or process."""
 
     def __init__(self, db: Database, path: Path, *, policy: NearDuplicatePolicy,
-                 now: Callable[[], datetime]) -> None:
+                 now: Callable[[], datetime], read_only: archive_file.ReadOnly | None = None) -> None:
         self._db = db
         self._conn: sqlite3.Connection = db.conn
         self.path = path
         self._policy = policy
         self._now = now
         self._batch_depth = 0
+        self._read_only = read_only
 
     # -- opening, closing, transactions -----------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, *, busy_timeout_s: float = 30.0,
+    def open(cls, path: str | Path, *, read_only: bool = False, busy_timeout_s: float = 30.0,
              near_duplicates: NearDuplicatePolicy | None = None,
              now: Callable[[], datetime] | None = None) -> Archive:
         """Open or create the archive at ``path`` and bring its schema up to date.
 
-        ``busy_timeout_s``: how long a write waits for another process's write.
-        ``now``: the clock (UTC) used when a call gives no timestamp.
+        A file that is not an archive of ours is refused (``ArchiveError``)
+        and left as it was. ``read_only``: open an existing archive so that
+        nothing can write to it (see ``_open_read_only``); writes raise
+        ``ArchiveError``. ``busy_timeout_s``: how long a write waits for
+        another process's write. ``now``: the clock (UTC) used when a call
+        gives no timestamp.
         """
         path = Path(path)
-        if not path.parent.is_dir():
-            raise ArchiveError(f"cannot open archive {path}: folder {path.parent} does not exist; create it")
         policy = near_duplicates or NearDuplicatePolicy()
         if not 0 <= policy.max_distance <= sh.BITS or policy.min_chars < 1:
             raise ValueError(f"near-duplicate policy out of range: {policy}")
+        clock = now or (lambda: datetime.now(UTC))
+        if read_only:
+            return cls._open_read_only(path, busy_timeout_s=busy_timeout_s, policy=policy, now=clock)
+        if not path.parent.is_dir():
+            raise ArchiveError(f"cannot open archive {path}: folder {path.parent} does not exist; create it")
         try:
             db = schema.connect(path, busy_timeout_s=busy_timeout_s)
         except sqlite3.Error as e:
             raise ArchiveError(f"cannot open archive {path}: {e}; {_hint(e)}") from e
-        archive = cls(db, path, policy=policy, now=now or (lambda: datetime.now(UTC)))
+        archive = cls(db, path, policy=policy, now=clock)
         try:
             with archive._errors("upgrade the archive schema"):
                 schema.migrate(db)
@@ -195,8 +203,56 @@ class Archive:
             raise
         return archive
 
+    @classmethod
+    def _open_read_only(cls, path: Path, *, busy_timeout_s: float, policy: NearDuplicatePolicy,
+                        now: Callable[[], datetime]) -> Archive:
+        """SQLite ``mode=ro`` (``immutable=1`` in a folder that cannot hold the WAL index).
+
+        An archive whose schema is older than this version is upgraded first by
+        a short write-mode open when this process may write it; otherwise the
+        error says what to do.
+        """
+        if archive_file.identify(path) == "new":
+            raise ArchiveError(f"no archive at {path}; `scraper crawl`, `scraper fetch` or `scraper import` "
+                               "create one")
+        archive = cls._connect_read_only(path, busy_timeout_s=busy_timeout_s, policy=policy, now=now)
+        if not archive._needs_upgrade():
+            return archive
+        archive.close()
+        if not archive_file.writable(path):
+            raise ArchiveError(f"{path} was made by an older version and must be upgraded once before it "
+                               "can be read, but this user cannot write it and its folder; run any scraper "
+                               "command on it as a user who can, or read a writable copy")
+        cls.open(path, busy_timeout_s=busy_timeout_s, near_duplicates=policy, now=now).close()
+        return cls._connect_read_only(path, busy_timeout_s=busy_timeout_s, policy=policy, now=now)
+
+    @classmethod
+    def _connect_read_only(cls, path: Path, *, busy_timeout_s: float, policy: NearDuplicatePolicy,
+                           now: Callable[[], datetime]) -> Archive:
+        try:
+            opened = archive_file.open_read_only(path, busy_timeout_s=busy_timeout_s)
+        except sqlite3.Error as e:
+            raise ArchiveError(f"cannot open archive {path} read-only: {e}; {_hint(e)}") from e
+        return cls(Database(opened.conn), path, policy=policy, now=now, read_only=opened)
+
+    def _needs_upgrade(self) -> bool:
+        with self._errors("read the archive's schema version"):
+            return bool(schema.MIGRATIONS.pending(self._db))
+
+    @property
+    def read_only(self) -> bool:
+        return self._read_only is not None
+
+    @property
+    def immutable(self) -> bool:
+        """Opened read-only with ``immutable=1``: no WAL index could be made beside the file."""
+        return self._read_only is not None and self._read_only.immutable
+
     def close(self) -> None:
-        self._conn.close()
+        if self._read_only is not None:
+            archive_file.close_read_only(self.path, self._read_only)
+        else:
+            self._conn.close()
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -219,6 +275,7 @@ class Archive:
     @contextmanager
     def _write(self, action: str) -> Iterator[sqlite3.Connection]:
         """One transaction (a savepoint inside ``batch()``): all of it is written or none."""
+        self._refuse_if_read_only(action)
         if self._batch_depth and not self._conn.in_transaction:
             # a savepoint would start (and its release commit) a transaction of its own
             raise ArchiveError(f"could not {action}: {_BATCH_LOST}")
@@ -232,6 +289,7 @@ class Archive:
         For bulk loads: one commit per batch instead of one per article. Other
         writers wait until the batch ends.
         """
+        self._refuse_if_read_only("start a batch")
         with self._errors("start a batch"):
             self._conn.execute("BEGIN IMMEDIATE")
         self._batch_depth += 1
@@ -256,6 +314,11 @@ class Archive:
                 raise
         finally:
             self._batch_depth -= 1
+
+    def _refuse_if_read_only(self, action: str) -> None:
+        if self._read_only is not None:
+            raise ArchiveError(f"could not {action}: {self.path} was opened read-only; "
+                               "open it without read_only to write")
 
     def _timestamp(self, given: str | None) -> str:
         if given is None:
@@ -621,7 +684,7 @@ class Archive:
             raise ArchiveError(f"could not search for {query!r} in {self.path}: {e}; {_hint(e)}") from e
         except sqlite3.Error as e:
             raise ArchiveError(f"could not search for {query!r} in {self.path}: {e}; {_hint(e)}") from e
-        return [SearchHit(article_id=r[0], title=r[1], url=r[2], published_at=r[3], snippet=r[4])
+        return [SearchHit(archive_id=r[0], title=r[1], url=r[2], published_at=r[3], snippet=r[4])
                 for r in rows]
 
     def _search_like(self, text: str, *, limit: int, since: str | None,
@@ -636,7 +699,7 @@ class Archive:
                 (pattern, since, section, limit),
             ).fetchall()
         return [
-            SearchHit(article_id=r[0], title=r[1], url=r[2], published_at=r[3],
+            SearchHit(archive_id=r[0], title=r[1], url=r[2], published_at=r[3],
                       snippet=_plain_snippet(r[4] if text.lower() in r[4].lower() else r[1], text))
             for r in rows
         ]

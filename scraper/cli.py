@@ -2,7 +2,9 @@
 
 Exit codes (also in README):
     0   everything asked for was done
-    1   some pages failed, or a crawl's failures passed its threshold (the rest was done)
+    1   some pages failed, or a crawl's failures passed its threshold (the rest was done);
+        also any ArchiveError or InputError, among them a --db file that is not an archive
+        of ours, which every command refuses (ArchiveError) and leaves byte-for-byte as it was
     2   usage or configuration error (also: ``scraper serve`` without the web extra installed)
     3   a crawl's extraction degraded: fields read by fallbacks far more than usual (a redesign?)
     75  another crawl holds the archive's lock (try again later)

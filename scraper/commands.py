@@ -34,16 +34,17 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 @contextmanager
 def open_archive(args: argparse.Namespace, settings: Settings | None = None, *,
-                 create: bool = False) -> Iterator[Archive]:
-    """The archive of --db or the config. Commands that only read refuse a missing file
-    instead of creating an empty archive; writers create its folder."""
+                 create: bool = False, read_only: bool = False) -> Iterator[Archive]:
+    """The archive of --db or the config. Commands that only read open it read-only and
+    refuse a missing file instead of creating an empty archive; writers create its folder.
+    A file that is not an archive is refused by the library, untouched."""
     settings = settings or settings_of(args)
     path: Path = args.db or settings.archive_path
     if create:
         _make_folder(path.parent)
     elif not path.exists():
         raise InputError(f"no archive at {path}; `scraper crawl`, `scraper fetch` or `scraper import` create one")
-    with settings.open_archive(path) as archive:
+    with settings.open_archive(path, read_only=read_only) as archive:
         yield archive
 
 
@@ -160,7 +161,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    with open_archive(args) as archive:
+    with open_archive(args, read_only=True) as archive:
         hits = archive.search(args.query, limit=args.limit, since=args.since, section=args.section, raw=args.fts)
     print(render.hits(hits, as_json=args.json))
     return EXIT_OK
@@ -168,7 +169,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     key: int | str = int(args.article) if args.article.isdigit() else args.article
-    with open_archive(args) as archive:
+    with open_archive(args, read_only=True) as archive:
         stored = archive.get(key)
         if stored is None and isinstance(key, str):  # another URL form of an archived article
             for profile in load_sites().values():
@@ -183,7 +184,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     if args.bom and args.format != "csv":
         raise InputError("--bom is for CSV: a byte-order mark would break the first JSON line")
-    with open_archive(args) as archive:
+    with open_archive(args, read_only=True) as archive:
         if args.output in (None, "-"):
             count = _export(archive, sys.stdout, args)
         else:
@@ -217,7 +218,7 @@ def _export_to_file(archive: Archive, path: Path, args: argparse.Namespace) -> i
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    with open_archive(args) as archive:
+    with open_archive(args, read_only=True) as archive:
         stats = archive.stats(days=args.days, runs=args.runs)
     print(render.stats(stats, as_json=args.json, failures=args.failures))
     return EXIT_OK
@@ -236,11 +237,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(web.METADATA)
         return EXIT_OK
     web.require_datasette()  # before touching the archive: the install hint is the first thing to fix
-    # Opening it once upgrades an older archive's schema, so the views the metadata names exist.
-    with open_archive(args) as archive:
-        path = archive.path
+    # Opening it once upgrades an older archive's schema (when it may be written), so the
+    # views the metadata names exist, and finds out whether SQLite can lock it for reading.
+    with open_archive(args, read_only=True) as archive:
+        path, immutable = archive.path, archive.immutable
     options = web.ServeOptions(host=args.host, port=args.port, open_browser=args.open,
-                               log_level="warning" if args.quiet else "info")
-    render.note(f"serving {path} read-only at {options.url} (Ctrl-C to stop)")
+                               log_level="warning" if args.quiet else "info", immutable=immutable)
+    render.note(f"serving {path} {'immutable' if immutable else 'read-only'} at {options.url} (Ctrl-C to stop)")
     web.serve(path, options)
     return EXIT_OK

@@ -346,11 +346,12 @@ class Settings:
     sources: dict[str, SourceSettings]
     source: str
 
-    def open_archive(self, path: Path | None = None, *, now: Callable[[], datetime] | None = None) -> Archive:
+    def open_archive(self, path: Path | None = None, *, read_only: bool = False,
+                     now: Callable[[], datetime] | None = None) -> Archive:
         """The archive at ``path`` (default: the configured one) with these settings; ``now``: its clock."""
         from .archive import Archive, NearDuplicatePolicy  # noqa: F811 (runtime import; archive imports config)
 
-        return Archive.open(path or self.archive_path, busy_timeout_s=self.busy_timeout_s,
+        return Archive.open(path or self.archive_path, read_only=read_only, busy_timeout_s=self.busy_timeout_s,
                             near_duplicates=NearDuplicatePolicy(max_distance=self.near_duplicate_max_distance),
                             now=now)
 

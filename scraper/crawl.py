@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import partial
 from pathlib import Path
 
-from . import health, urls, warc
+from . import archive_file, health, urls, warc
 from .archive import Archive
 from .config import Settings, SiteProfile, load_sites
 from .discover import MAX_SITEMAP_BYTES, Discovered, daily_sitemaps, parse_news_list, parse_sitemap
@@ -130,6 +130,7 @@ def run(settings: Settings, options: CrawlOptions, *, db: Path | None = None,
         on_start: Callable[[int], None] | None = None) -> RunResult:
     """One crawl: hold the archive's lock, crawl, record the run. Raises LockedError (exit 75)."""
     path = db or settings.archive_path
+    archive_file.identify(path)  # a file that is not an archive gets no lock file beside it either
     clock = now or (lambda: datetime.now(UTC))
     # The WARC is opened under the lock (a run that finds the lock taken leaves it untouched)
     # and before the archive (an unwritable path stops the run before it starts).

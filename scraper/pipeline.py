@@ -42,8 +42,8 @@ OUTCOMES = ("new", "updated", "unchanged", "duplicate", "near-duplicate", "faile
 class PageOutcome:
     url: str
     outcome: str
-    #: archive row of the article (the original one for a duplicate)
-    article_id: int | None = None
+    #: archive row of the article (the original one for a duplicate); not the site's article_id
+    archive_id: int | None = None
     title: str | None = None
     #: why it failed: "status-503", "timeout", "robots", "not-an-article", ...
     reason: str | None = None

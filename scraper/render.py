@@ -94,7 +94,7 @@ def outcome_line(outcome: PageOutcome, *, label: str | None = None) -> str:
     where = label or outcome.url
     if not outcome.ok:
         return f"{'failed':<15} {where}  ({outcome.reason}: {outcome.detail})"
-    tail = f"  #{outcome.article_id} {outcome.title or ''}".rstrip() if outcome.article_id else ""
+    tail = f"  #{outcome.archive_id} {outcome.title or ''}".rstrip() if outcome.archive_id else ""
     return f"{outcome.outcome:<15} {where}{tail}"
 
 
@@ -125,13 +125,13 @@ def hits(found: list[SearchHit], *, as_json: bool) -> str:
         return json.dumps([asdict(h) for h in found], ensure_ascii=False, indent=2)
     if not found:
         return "no matches"
-    return "\n".join(f"#{h.article_id:<7} {h.published_at or '':<25} {h.title}\n         {h.url}\n         {h.snippet}"
+    return "\n".join(f"#{h.archive_id:<7} {h.published_at or '':<25} {h.title}\n         {h.url}\n         {h.snippet}"
                      for h in found)
 
 
 def stored(item: StoredArticle, versions: list[Version], *, as_json: bool) -> str:
     if as_json:
-        data: dict[str, Any] = {"id": item.id, "first_seen": item.first_seen, "last_seen": item.last_seen,
+        data: dict[str, Any] = {"archive_id": item.id, "first_seen": item.first_seen, "last_seen": item.last_seen,
                                 "duplicate_of": item.duplicate_of, "near_duplicate_of": item.near_duplicate_of,
                                 "urls": list(item.urls), "article": item.article.to_dict()}
         if versions:

@@ -41,7 +41,7 @@ from typing import Literal
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from scraper import simhash
+from scraper import archive_file, simhash
 from scraper.health import DayShares
 from scraper.models import Article
 
@@ -130,7 +130,8 @@ class Version:
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
-    article_id: int
+    #: our row id (``articles.id``); the site's own id is ``Article.article_id``
+    archive_id: int
     title: str
     url: str
     published_at: str | None
@@ -198,7 +199,7 @@ class ReextractCounts:
     not_articles: int = 0
 
 
-MIGRATIONS = Migrations("kbs-archive")
+MIGRATIONS = Migrations(archive_file.MIGRATION_SET)
 
 _INITIAL = [
     """CREATE TABLE articles (
@@ -501,7 +502,12 @@ def m009_backoff(db: Database) -> None:
 
 
 def connect(path: Path, *, busy_timeout_s: float) -> Database:
-    """Open (creating if needed) the SQLite file with the archive's pragmas."""
+    """Open (creating if needed) the SQLite file with the archive's pragmas, marked as ours.
+
+    A file that is not an archive (``archive_file.identify``) is refused with
+    ``ArchiveError`` before SQLite opens it.
+    """
+    archive_file.identify(path)
     # isolation_level=None: the archive issues BEGIN IMMEDIATE itself, so the
     # driver must not open deferred transactions behind its back.
     # check_same_thread off: the crawler hands the archive to one worker thread
@@ -510,6 +516,9 @@ def connect(path: Path, *, busy_timeout_s: float) -> Database:
     try:
         db = Database(conn)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        # Before WAL: a new file's first page is written with the id on it, so
+        # a second process never finds an unmarked database there.
+        archive_file.mark(conn)
         db.enable_wal()
         # With WAL, NORMAL only risks the last commits on power loss (never
         # corruption) and saves an fsync per ingest.

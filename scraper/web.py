@@ -30,6 +30,8 @@ class ServeOptions:
     open_browser: bool = False
     #: uvicorn's log level: "info" logs every request, "warning" only problems
     log_level: str = "info"
+    #: open with immutable=1 (no locks, no WAL): only for a file in a folder no writer can use
+    immutable: bool = False
 
     @property
     def url(self) -> str:
@@ -45,7 +47,7 @@ def require_datasette() -> None:
         raise ConfigError(f"scraper serve needs Datasette, which is not installed ({e}); {INSTALL_HINT}") from e
 
 
-def build(path: Path) -> Any:
+def build(path: Path, *, immutable: bool = False) -> Any:
     """A Datasette instance showing the archive at ``path`` as ``archive``, with the packaged metadata."""
     require_datasette()
     from datasette.app import Datasette
@@ -59,8 +61,10 @@ def build(path: Path) -> Any:
     # is_mutable=True opens the file with mode=ro: read-only, but with SQLite's
     # normal locking, so it reads the WAL a running crawl appends to and sees
     # each commit. Immutable mode would skip locking and the WAL altogether:
-    # it would miss new articles and could read pages mid-write.
-    datasette.add_database(Database(datasette, path=str(path), is_mutable=True), name=DATABASE)
+    # it would miss new articles and could read pages mid-write. It is the
+    # fallback for a folder where SQLite cannot create the WAL index mode=ro
+    # needs: no writer can work there either, so nothing changes underneath.
+    datasette.add_database(Database(datasette, path=str(path), is_mutable=not immutable), name=DATABASE)
     return datasette
 
 
@@ -68,7 +72,7 @@ def serve(path: Path, options: ServeOptions) -> None:
     """Serve the archive until interrupted (Ctrl-C or SIGTERM)."""
     import uvicorn
 
-    app = build(path).app()
+    app = build(path, immutable=options.immutable).app()
     if options.open_browser:
         # uvicorn.run() blocks and binds inside; a second's head start is plenty
         # and keeps the browser from racing the bind to a "connection refused".

@@ -302,7 +302,7 @@ def test_revision_chain_keeps_every_version_and_shows_the_latest(
     assert rows(path, "SELECT title, first_seen, last_seen FROM articles") == [
         ("[속보] 성남시 돌봄 확대 확정", "2024-03-01T01:00:00+00:00", "2024-03-01T03:00:00+00:00")]
     assert rows(path, "SELECT name FROM reporters") == [("박서연",)]
-    assert [h.article_id for h in archive.search("속보")] == [v1.article_id]
+    assert [h.archive_id for h in archive.search("속보")] == [v1.article_id]
     assert archive.search("대폭 확대") == []  # the old title left the index
     assert count(path, "simhash_keys") == 28
 
