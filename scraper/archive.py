@@ -178,6 +178,21 @@ class Archive:
             raise
         return archive
 
+    @classmethod
+    def open_read_only(cls, path: str | Path, *, busy_timeout_s: float = 30.0) -> Archive:
+        """Open an existing archive to read (a dry run plans against it); writes raise ``ArchiveError``.
+
+        Nothing is created or upgraded: a missing file is an ``ArchiveError``.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise ArchiveError(f"cannot open archive {path}: no such file")
+        try:
+            db = schema.connect_read_only(path, busy_timeout_s=busy_timeout_s)
+        except sqlite3.Error as e:
+            raise ArchiveError(f"cannot open archive {path}: {e}; {_hint(e)}") from e
+        return cls(db, path, policy=NearDuplicatePolicy(), now=lambda: datetime.now(UTC))
+
     def close(self) -> None:
         self._conn.close()
 

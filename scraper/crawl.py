@@ -25,11 +25,11 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import partial
 from pathlib import Path
 
-from . import urls, warc
+from . import days, urls, warc
 from .archive import Archive
 from .config import Settings, SiteProfile, load_sites
 from .discover import MAX_SITEMAP_BYTES, Discovered, daily_sitemaps, parse_news_list, parse_sitemap
-from .errors import InputError, ScraperError
+from .errors import InputError, ScraperError, UsageError
 from .fetch import FEED_TYPES, Fetcher, FetchOptions, Recorder
 from .frontier import Frontier, close_dead_runs, finish_run, start_run
 from .lock import RunLock
@@ -58,6 +58,17 @@ class CrawlOptions:
     #: overrides [crawl] processes
     processes: int | None = None
 
+    def __post_init__(self) -> None:
+        # Usage errors, raised before a run takes the lock or is recorded.
+        for url in self.sitemaps:
+            if not urls.is_http_url(url):
+                raise UsageError(f"--sitemap {url}: not an http(s) URL")
+        if self.until is not None and self.since is None:
+            raise UsageError("--until ends a backfill: give --since too")
+        days.check_order(self.since, self.until)
+        if self.dry_run and self.warc is not None:
+            raise UsageError("--dry-run writes nothing, so it cannot record a --warc file")
+
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
@@ -78,6 +89,8 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
+        if self.status == "interrupted":
+            return 130  # what Ctrl-C ends any other command with (cli.py)
         return 0 if self.status in ("ok", "dry-run") else 1
 
     def summary(self) -> str:
@@ -109,15 +122,28 @@ def run(settings: Settings, options: CrawlOptions, *, db: Path | None = None,
         sites: Mapping[str, SiteProfile] | None = None, now: Callable[[], datetime] | None = None,
         on_page: Callable[[PageOutcome], None] | None = None,
         on_start: Callable[[int], None] | None = None) -> RunResult:
-    """One crawl: hold the archive's lock, crawl, record the run. Raises LockedError (exit 75)."""
+    """One crawl: hold the archive's lock, crawl, record the run. Raises LockedError (exit 75).
+
+    A dry run writes nothing: no lock, no archive, no run record.
+    """
     path = db or settings.archive_path
-    clock = now or (lambda: datetime.now(UTC))
+    crawl = partial(_crawl, settings, options, sites=sites or load_sites(), now=now or (lambda: datetime.now(UTC)),
+                    on_page=on_page, on_start=on_start)
+    if options.dry_run:
+        with _dry_run_archive(settings, path) as archive:
+            return asyncio.run(crawl(archive=archive, recorder=None))
     # The WARC is opened under the lock (a run that finds the lock taken leaves it untouched)
     # and before the archive (an unwritable path stops the run before it starts).
     with (RunLock(path), warc.recording(options.warc, _fetch_options(settings, options)) as rec,
           settings.open_archive(path) as archive):
-        return asyncio.run(_crawl(settings, options, archive=archive, sites=sites or load_sites(), now=clock,
-                                  on_page=on_page, on_start=on_start, recorder=rec))
+        return asyncio.run(crawl(archive=archive, recorder=rec))
+
+
+def _dry_run_archive(settings: Settings, path: Path) -> Archive:
+    """The archive read-only, or an empty one in memory when there is none yet (then all would be fetched)."""
+    if path.exists():
+        return Archive.open_read_only(path, busy_timeout_s=settings.busy_timeout_s)
+    return Archive.open(":memory:")
 
 
 async def _crawl(settings: Settings, options: CrawlOptions, *, archive: Archive,

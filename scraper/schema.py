@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -481,6 +482,22 @@ def connect(path: Path, *, busy_timeout_s: float) -> Database:
         conn.close()
         raise
     return db
+
+
+def connect_read_only(path: Path, *, busy_timeout_s: float) -> Database:
+    """Open an existing archive for reading only (``mode=ro``): the file is neither created nor changed.
+
+    SQLite still makes the WAL's ``-shm``/``-wal`` side files when no writer has them
+    open, and a reader cannot delete them on closing; the next writer takes them over.
+    """
+    uri = f"file:{quote(str(path.absolute()))}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        return Database(conn)
+    except BaseException:
+        conn.close()
+        raise
 
 
 def migrate(db: Database) -> list[str]:
