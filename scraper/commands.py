@@ -165,7 +165,7 @@ def _report_crawl(result: RunResult, args: argparse.Namespace) -> None:
     for failure in result.failures if args.verbose else ():
         render.warn(f"failed {failure.url}: {failure.reason}: {failure.detail}")
     summarised = not args.quiet or result.exit_code
-    for error in result.errors:
+    for error in result.errors[1:] if summarised else result.errors:  # the summary line names the first
         render.warn(error)
     if result.planned:
         print("\n".join(result.planned))

@@ -29,7 +29,7 @@ from . import days, urls, warc
 from .archive import Archive
 from .config import Settings, SiteProfile, load_sites
 from .discover import MAX_SITEMAP_BYTES, Discovered, daily_sitemaps, parse_news_list, parse_sitemap
-from .errors import InputError, ScraperError, UsageError
+from .errors import FetchConnectError, InputError, ScraperError, UsageError
 from .fetch import FEED_TYPES, Fetcher, FetchOptions, Recorder
 from .frontier import Frontier, close_dead_runs, finish_run, start_run
 from .lock import RunLock
@@ -251,7 +251,7 @@ async def discover(state: _Run) -> list[tuple[Discovered, SiteProfile]]:
                 sitemap = parse_sitemap(data, source=url)
                 items, nested = list(sitemap.urls), sitemap.sitemaps
         except ScraperError as e:
-            state.errors.append(str(e) if str(e).startswith(url) else f"{url}: {e}")
+            _note_error(state, url, e)
             continue
         if depth < MAX_SITEMAP_DEPTH:
             queue += [(child, "sitemap", profile, depth + 1) for child in nested]
@@ -260,6 +260,15 @@ async def discover(state: _Run) -> list[tuple[Discovered, SiteProfile]]:
             if chosen is not None and item.url not in found:
                 found[item.url] = (item, chosen)
     return list(found.values())
+
+
+def _note_error(state: _Run, url: str, error: ScraperError) -> None:
+    """A document's error, once: a host that cannot be reached fails each of its URLs in the same words."""
+    text = str(error)
+    if not text.startswith(url) and not isinstance(error, FetchConnectError):  # that one names its host
+        text = f"{url}: {text}"
+    if text not in state.errors:
+        state.errors.append(text)
 
 
 def _gunzip(data: bytes, url: str) -> bytes:

@@ -141,3 +141,8 @@ def test_url_with_several_sources_is_a_usage_error(tmp_path: Path, capsys: pytes
     assert captured.err.startswith("usage: scraper extract")
     assert "scraper extract: error: --url names the address of one page, but 2 were given" in captured.err
 
+
+def test_an_unreachable_host_is_named_once_with_the_cause() -> None:
+    result = run("extract", "https://news.invalid/news/view.do?ncd=7000001")  # RFC 6761: never resolves
+    assert result.returncode == 1
+    assert result.stderr.decode() == "Error: news.invalid: name not resolved (DNS)\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -134,6 +135,19 @@ def test_usage_errors_stop_a_crawl_before_it_starts(settings: Settings, site: Fa
     db = tmp_path / "elsewhere" / "archive.db"
     assert cli(settings, "--db", str(db), "--impolite", *args) == 2
     assert not db.parent.exists()
+
+
+def test_an_unreachable_host_is_reported_once_with_its_cause(settings: Settings, tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port nobody listens on once this closes
+        sock.bind(("127.0.0.1", 0))
+        origin = f"127.0.0.1:{sock.getsockname()[1]}"
+    args = [sys.executable, "-m", "scraper", "crawl", "--config", settings.source,
+            *(arg for day in ("01", "02", "03") for arg in ("--sitemap", f"http://{origin}/sitemap/{day}.xml"))]
+    done = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 1
+    output = done.stdout + done.stderr
+    assert output.count("connection refused") == 1, output
+    assert f"; {origin}: connection refused" in done.stdout and "robots.txt" not in output
 
 
 def test_max_pages_leaves_the_rest_for_the_next_run(settings: Settings, site: FakeKbs) -> None:
