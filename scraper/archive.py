@@ -44,13 +44,13 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple
 
 from sqlite_utils import Database
 
-from scraper import archive_file, health, schema
+from scraper import archive_file, days, health, schema
 from scraper import simhash as sh
 from scraper.digest import Digest, Packed, digest, pack
 from scraper.errors import ArchiveError, ScraperError
@@ -99,6 +99,12 @@ _FOUND = "SELECT a.id, a.content_hash, a.simhash, a.site, a.article_id, a.canoni
 #: by themselves; the stored list follows them without a version).
 _UNVERSIONED = frozenset(("schema_version", "content_hash", "url", "canonical_url", "section", "related"))
 _MARKS28 = ", ".join("?" * len(sh.band_keys(0)))
+
+
+def _in_days(column: str) -> str:
+    """SQL: ``column`` is a stamp on Seoul day ?1 or later and day ?2 or earlier; NULL leaves a side open."""
+    day = days.SQL_KST_DAY.format(column=column)
+    return f"(?1 IS NULL OR {day} >= ?1) AND (?2 IS NULL OR {day} <= ?2)"
 
 
 # SQLite rolls a whole transaction back on some errors (a full disk, I/O errors)
@@ -644,8 +650,8 @@ class Archive:
         ]
 
     def search(
-        self, query: str, *, limit: int = 20, since: str | None = None, section: str | None = None,
-        raw: bool = False,
+        self, query: str, *, limit: int = 20, since: date | None = None, until: date | None = None,
+        section: str | None = None, raw: bool = False,
     ) -> list[SearchHit]:
         """Articles whose title or body contains ``query``, most recently archived first.
 
@@ -653,16 +659,18 @@ class Archive:
         text); 3+ characters go through the trigram index, shorter queries fall
         back to a LIKE scan (slower on big archives). ``raw=True`` passes FTS5
         query syntax through; malformed syntax raises ``ArchiveError``.
-        ``since`` compares with ``published_at`` as text ("2024-03" or a full
-        timestamp in the site's offset).
+        ``since``/``until``: only articles published on those days or between
+        them, both included, as days in Seoul time (see ``scraper.days``);
+        ``until`` before ``since`` raises ``UsageError``.
         """
         text = query.strip()
         if not text:
             raise ArchiveError("empty search query: give at least one character to look for")
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
+        first, last = days.sql_bounds(since, until)
         if not raw and len(text) < 3:
-            return self._search_like(text, limit=limit, since=since, section=section)
+            return self._search_like(text, limit=limit, bounds=(first, last), section=section)
         phrase = text if raw else '"' + text.replace('"', '""') + '"'
         # Newest first by rowid: FTS5 walks its index in rowid order and stops
         # at the limit, where ORDER BY rank would score every match first.
@@ -670,11 +678,11 @@ class Archive:
             "SELECT a.id, a.title, a.canonical_url, a.published_at,"
             " snippet(articles_fts, -1, '[', ']', '…', 24) FROM articles_fts"
             " JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH ?5"
-            " AND (?1 IS NULL OR a.published_at >= ?1) AND (?3 IS NULL OR a.section = ?3)"
+            f" AND {_in_days('a.published_at')} AND (?3 IS NULL OR a.section = ?3)"
             " ORDER BY articles_fts.rowid DESC LIMIT ?4"
         )
         try:
-            rows = self._conn.execute(sql, (since, None, section, limit, phrase)).fetchall()
+            rows = self._conn.execute(sql, (first, last, section, limit, phrase)).fetchall()
         except sqlite3.OperationalError as e:
             # With raw syntax, a query FTS5 cannot parse is the caller's mistake,
             # not a broken archive ("fts5: syntax error", "unterminated string").
@@ -687,16 +695,16 @@ class Archive:
         return [SearchHit(archive_id=r[0], title=r[1], url=r[2], published_at=r[3], snippet=r[4])
                 for r in rows]
 
-    def _search_like(self, text: str, *, limit: int, since: str | None,
+    def _search_like(self, text: str, *, limit: int, bounds: tuple[str | None, str | None],
                      section: str | None) -> list[SearchHit]:
         pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
         with self._errors(f"search for {text!r}"):
             rows = self._conn.execute(
                 "SELECT id, title, canonical_url, published_at, body FROM articles"
-                " WHERE (title LIKE ?1 ESCAPE '\\' OR body LIKE ?1 ESCAPE '\\')"
-                " AND (?2 IS NULL OR published_at >= ?2) AND (?3 IS NULL OR section = ?3)"
+                " WHERE (title LIKE ?5 ESCAPE '\\' OR body LIKE ?5 ESCAPE '\\')"
+                f" AND {_in_days('published_at')} AND (?3 IS NULL OR section = ?3)"
                 " ORDER BY id DESC LIMIT ?4",
-                (pattern, since, section, limit),
+                (*bounds, section, limit, pattern),
             ).fetchall()
         return [
             SearchHit(archive_id=r[0], title=r[1], url=r[2], published_at=r[3],
@@ -704,31 +712,34 @@ class Archive:
             for r in rows
         ]
 
-    def export(self, fh: IO[str], *, fmt: Literal["jsonl", "csv"], since: str | None = None,
-               until: str | None = None) -> int:
+    def export(self, fh: IO[str], *, fmt: Literal["jsonl", "csv"], since: date | None = None,
+               until: date | None = None) -> int:
         """Write every article (latest version), oldest first, one row at a time; returns the count.
 
         JSONL: ``{"archive_id": id, **Article.to_dict()}`` per line. CSV: a
         header, then ``CSV_COLUMNS`` (reporters as ``name <email>; ...``).
-        ``since``/``until`` select ``since <= published_at < until`` (text).
+        ``since``/``until``: only articles published on those days or between
+        them, both included, as days in Seoul time (see ``scraper.days``);
+        ``until`` before ``since`` raises ``UsageError``.
         """
         if fmt not in ("jsonl", "csv"):
             raise ValueError(f"export format must be 'jsonl' or 'csv', got {fmt!r}")
+        bounds = days.sql_bounds(since, until)
         writer = csv.writer(fh)
         if fmt == "csv":
             writer.writerow(CSV_COLUMNS)
         count = 0
-        # "+published_at" keeps the planner on the rowid order: an index plus a
-        # sort would buffer every row, and export must run in constant memory.
+        # The day filter is an expression, which no index serves, so the planner
+        # stays on the rowid order: an index plus a sort would buffer every row,
+        # and export must run in constant memory.
         sql = (
             "SELECT a.id, a.canonical_url, a.first_seen, a.last_seen, a.duplicate_of, a.near_duplicate_of,"
             " (SELECT count(*) FROM versions WHERE article = a.id),"
             " (SELECT article_json FROM versions WHERE article = a.id ORDER BY id DESC LIMIT 1)"
-            " FROM articles a WHERE (?1 IS NULL OR +a.published_at >= ?1)"
-            " AND (?2 IS NULL OR +a.published_at < ?2) ORDER BY a.id"
+            f" FROM articles a WHERE {_in_days('a.published_at')} ORDER BY a.id"
         )
         with self._errors("export articles"):
-            for row in self._conn.execute(sql, (since, until)):
+            for row in self._conn.execute(sql, bounds):
                 data = json.loads(row[7])
                 if fmt == "jsonl":
                     fh.write(json.dumps({"archive_id": row[0], **data}, ensure_ascii=False) + "\n")

@@ -5,12 +5,14 @@ Exit codes (also in README):
     1   some pages failed, or a crawl's failures passed its threshold (the rest was done);
         also any ArchiveError or InputError, among them a --db file that is not an archive
         of ours, which every command refuses (ArchiveError) and leaves byte-for-byte as it was
-    2   usage or configuration error (also: ``scraper serve`` without the web extra installed)
+    2   usage or configuration error (also: ``scraper serve`` without the web extra installed);
+        a crawl refused this way takes no lock and records no run
     3   a crawl's extraction degraded: fields read by fallbacks far more than usual (a redesign?)
     75  another crawl holds the archive's lock (try again later)
-    130 interrupted by Ctrl-C
-Expected errors print one ``Error: ...`` line on stderr; anything else is a
-bug and shows its traceback.
+    130 interrupted by Ctrl-C (and a crawl stopped by SIGTERM; it is recorded as interrupted)
+Usage errors print argparse's usage line and ``scraper COMMAND: error: ...``;
+other expected errors print one ``Error: ...`` line on stderr; anything else
+is a bug and shows its traceback.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from datetime import date
 from pathlib import Path
 
 from . import __version__, commands, heap
-from .errors import ScraperError
+from .errors import ScraperError, UsageError
+
+#: How every --since/--until reads its day (see scraper/days.py).
+_DAY = "YYYY-MM-DD, a whole day in Seoul time (KST), included"
 
 
 def _date(text: str) -> date:
@@ -59,11 +64,16 @@ def _common(sub: argparse.ArgumentParser, *, db: bool = True) -> None:
     sub.add_argument("-q", "--quiet", action="store_true", help="print only errors")
 
 
+def _published_days(sub: argparse.ArgumentParser) -> None:
+    for option, side in (("--since", "on or after"), ("--until", "on or before")):
+        sub.add_argument(option, type=_date, metavar="DAY", help=f"only articles published {side} this day ({_DAY})")
+
+
 def _add(commands_: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_: str,
          *, db: bool = True) -> argparse.ArgumentParser:
     sub = commands_.add_parser(name, help=help_, description=help_[0].upper() + help_[1:] + ".")
     _common(sub, db=db)
-    sub.set_defaults(handler=getattr(commands, "cmd_" + name))
+    sub.set_defaults(handler=getattr(commands, "cmd_" + name), parser=sub)
     return sub
 
 
@@ -91,10 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     cr = _add(subs, "crawl", "discover new and changed articles and archive them (for cron)")
     cr.add_argument("--sitemap", action="append", metavar="URL",
                     help="crawl the articles of this sitemap instead of the configured sources (repeatable)")
-    cr.add_argument("--since", type=_date, help="backfill from this day (YYYY-MM-DD) using per-day sitemaps")
-    cr.add_argument("--until", type=_date, help="last day of the backfill (default: today)")
+    cr.add_argument("--since", type=_date, metavar="DAY",
+                    help=f"backfill from this day on using per-day sitemaps ({_DAY})")
+    cr.add_argument("--until", type=_date, metavar="DAY",
+                    help=f"last day of the backfill, with --since ({_DAY}; default: today)")
     cr.add_argument("--max-pages", type=_positive, help="fetch at most this many articles this run")
-    cr.add_argument("--dry-run", action="store_true", help="list what would be fetched, fetch nothing")
+    cr.add_argument("--dry-run", action="store_true",
+                    help="list what would be fetched; fetch no article and write nothing (no archive, no lock)")
     cr.add_argument("--impolite", action="store_true",
                     help="ignore robots.txt and rate limits (only for your own mirrors and tests)")
     cr.add_argument("--processes", type=_processes, metavar="N",
@@ -114,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     se = _add(subs, "search", "full-text search (Korean substrings match inside words)")
     se.add_argument("query")
     se.add_argument("--limit", type=_positive, default=20)
-    se.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
+    _published_days(se)
     se.add_argument("--section", help="only this section, e.g. 국제 or '뉴스 9'")
     se.add_argument("--fts", action="store_true", help="treat QUERY as SQLite FTS5 syntax, not a phrase")
     se.add_argument("--json", action="store_true")
@@ -126,8 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     xp = _add(subs, "export", "write every article as JSONL or CSV, streaming")
     xp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
-    xp.add_argument("--since", help="published on or after (YYYY-MM-DD)")
-    xp.add_argument("--until", help="published before (YYYY-MM-DD)")
+    _published_days(xp)
     xp.add_argument("-o", "--output", help="file to write (default: stdout)")
     xp.add_argument("--force", action="store_true", help="overwrite an existing output file")
     xp.add_argument("--bom", action="store_true",
@@ -150,6 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _refuse(parser: argparse.ArgumentParser, error: UsageError) -> int:
+    """What argparse prints for a bad option, so every usage error reads the same; exits 2 without SystemExit."""
+    parser.print_usage(sys.stderr)
+    print(f"{parser.prog}: error: {error}", file=sys.stderr)
+    return error.exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     heap.keep_freed_memory()  # a long run parses page after page: see heap.py
@@ -157,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s: %(name)s: %(message)s", stream=sys.stderr)
     try:
         return int(args.handler(args))
+    except UsageError as e:
+        return _refuse(args.parser, e)
     except ScraperError as e:
         print(f"Error: {e}", file=sys.stderr)
         return e.exit_code

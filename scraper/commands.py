@@ -12,12 +12,12 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
-from . import render, warc, web
+from . import days, render, warc, web
 from .archive import Archive
 from .config import Settings, SiteProfile, load_settings, load_sites
-from .crawl import CrawlOptions
+from .crawl import CrawlOptions, RunResult
 from .crawl import run as run_crawl
-from .errors import InputError, ScraperError
+from .errors import InputError, ScraperError, UsageError
 from .extract import extract, extract_raw
 from .fetch import Fetcher
 from .models import Article
@@ -55,7 +55,15 @@ def _make_folder(folder: Path) -> None:
         raise InputError(f"cannot create the archive folder {folder}: {e.strerror or e}") from e
 
 
+def _one_page_for_url(url: str | None, sources: list[str]) -> None:
+    """--url is the address of one page: with several, each would be filed under it."""
+    if url is not None and len(sources) > 1:
+        raise UsageError(f"--url names the address of one page, but {len(sources)} were given; "
+                         "run once per page")
+
+
 def cmd_extract(args: argparse.Namespace) -> int:
+    _one_page_for_url(args.url, args.sources)
     articles: list[Article] = []
     failed = 0
     for source in args.sources:
@@ -98,6 +106,7 @@ async def _fetch_all(urls: list[str], settings: Settings, archive: Archive, site
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    _one_page_for_url(args.url, args.files)
     settings = settings_of(args)
     failed = 0
     with open_archive(args, settings, create=True) as archive:
@@ -140,29 +149,39 @@ def _import_warc(archive: Archive, path: Path, settings: Settings, sites: Mappin
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     settings = settings_of(args)
-    _make_folder((args.db or settings.archive_path).parent)
+    # Options first: a usage error stops the run before a folder, lock or run record exists.
     options = CrawlOptions(sitemaps=tuple(args.sitemap or ()), since=args.since, until=args.until,
                            max_pages=args.max_pages, dry_run=args.dry_run, impolite=args.impolite, warc=args.warc,
                            processes=args.processes)
+    if not options.dry_run:
+        _make_folder((args.db or settings.archive_path).parent)
     with render.CrawlProgress(enabled=render.is_terminal() and not args.quiet) as progress:
         result = run_crawl(settings, options, db=args.db, on_page=progress.page, on_start=progress.start)
-    if options.dry_run:
-        print("\n".join(result.planned))
-        render.note(f"dry run: {len(result.planned)} of {result.discovered} discovered URLs would be fetched")
-    for failure in result.failures if args.verbose else ():
-        render.warn(f"failed {failure.url}: {failure.reason}: {failure.detail}")
-    for error in result.errors + result.warnings:
-        render.warn(error)
-    if not args.quiet or result.exit_code:
-        print(f"crawl {result.summary()}", file=sys.stderr if args.json else sys.stdout)
-    if args.json:
-        print(json.dumps(render.run_dict(result), ensure_ascii=False))
+    _report_crawl(result, args)
     return result.exit_code
 
 
+def _report_crawl(result: RunResult, args: argparse.Namespace) -> None:
+    """Failures (with --verbose), errors, a dry run's URLs, then the one summary line cron mails."""
+    for failure in result.failures if args.verbose else ():
+        render.warn(f"failed {failure.url}: {failure.reason}: {failure.detail}")
+    summarised = not args.quiet or result.exit_code
+    for error in result.errors[1:] if summarised else result.errors:  # the summary line names the first
+        render.warn(error)
+    if result.planned:
+        print("\n".join(result.planned))
+    if summarised:  # a dry run's stdout stays a plain list of URLs
+        dry = result.status == "dry-run"
+        print(render.crawl_summary(result), file=sys.stderr if args.json or dry else sys.stdout)
+    if args.json:
+        print(json.dumps(render.run_dict(result), ensure_ascii=False))
+
+
 def cmd_search(args: argparse.Namespace) -> int:
+    days.check_order(args.since, args.until)
     with open_archive(args, read_only=True) as archive:
-        hits = archive.search(args.query, limit=args.limit, since=args.since, section=args.section, raw=args.fts)
+        hits = archive.search(args.query, limit=args.limit, since=args.since, until=args.until, section=args.section,
+                              raw=args.fts)
     print(render.hits(hits, as_json=args.json))
     return EXIT_OK
 
@@ -184,6 +203,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     if args.bom and args.format != "csv":
         raise InputError("--bom is for CSV: a byte-order mark would break the first JSON line")
+    days.check_order(args.since, args.until)
     with open_archive(args, read_only=True) as archive:
         if args.output in (None, "-"):
             count = _export(archive, sys.stdout, args)

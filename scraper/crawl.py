@@ -25,11 +25,11 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import partial
 from pathlib import Path
 
-from . import archive_file, health, urls, warc
+from . import archive_file, days, health, urls, warc
 from .archive import Archive
 from .config import Settings, SiteProfile, load_sites
 from .discover import MAX_SITEMAP_BYTES, Discovered, daily_sitemaps, parse_news_list, parse_sitemap
-from .errors import InputError, ScraperError
+from .errors import FetchConnectError, InputError, ScraperError, UsageError
 from .fetch import FEED_TYPES, Fetcher, FetchOptions, Recorder
 from .frontier import Backoff, Entry, Frontier, Standing, close_dead_runs, finish_run, recent_fields, start_run
 from .lock import RunLock
@@ -58,6 +58,17 @@ class CrawlOptions:
     #: overrides [crawl] processes
     processes: int | None = None
 
+    def __post_init__(self) -> None:
+        # Usage errors, raised before a run takes the lock or is recorded.
+        for url in self.sitemaps:
+            if not urls.is_http_url(url):
+                raise UsageError(f"--sitemap {url}: not an http(s) URL")
+        if self.until is not None and self.since is None:
+            raise UsageError("--until ends a backfill: give --since too")
+        days.check_order(self.since, self.until)
+        if self.dry_run and self.warc is not None:
+            raise UsageError("--dry-run writes nothing, so it cannot record a --warc file")
+
 
 #: How many failed URLs the summary line names before "and N more".
 NAMED_FAILURES = 3
@@ -85,7 +96,7 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return {"ok": 0, "dry-run": 0, "degraded": 3}.get(self.status, 1)
+        return {"ok": 0, "dry-run": 0, "degraded": 3, "interrupted": 130}.get(self.status, 1)
 
     def summary(self) -> str:
         c = self.counts
@@ -128,16 +139,30 @@ def run(settings: Settings, options: CrawlOptions, *, db: Path | None = None,
         sites: Mapping[str, SiteProfile] | None = None, now: Callable[[], datetime] | None = None,
         on_page: Callable[[PageOutcome], None] | None = None,
         on_start: Callable[[int], None] | None = None) -> RunResult:
-    """One crawl: hold the archive's lock, crawl, record the run. Raises LockedError (exit 75)."""
+    """One crawl: hold the archive's lock, crawl, record the run. Raises LockedError (exit 75).
+
+    A dry run writes nothing: no lock, no archive, no run record.
+    """
     path = db or settings.archive_path
-    archive_file.identify(path)  # a file that is not an archive gets no lock file beside it either
     clock = now or (lambda: datetime.now(UTC))
+    crawl = partial(_crawl, settings, options, sites=sites or load_sites(), now=clock,
+                    on_page=on_page, on_start=on_start)
+    archive_file.identify(path)  # a file that is not an archive gets no lock file beside it either
+    if options.dry_run:
+        with _dry_run_archive(settings, path) as archive:
+            return asyncio.run(crawl(archive=archive, recorder=None))
     # The WARC is opened under the lock (a run that finds the lock taken leaves it untouched)
     # and before the archive (an unwritable path stops the run before it starts).
     with (RunLock(path), warc.recording(options.warc, _fetch_options(settings, options)) as rec,
           settings.open_archive(path, now=clock) as archive):
-        return asyncio.run(_crawl(settings, options, archive=archive, sites=sites or load_sites(), now=clock,
-                                  on_page=on_page, on_start=on_start, recorder=rec))
+        return asyncio.run(crawl(archive=archive, recorder=rec))
+
+
+def _dry_run_archive(settings: Settings, path: Path) -> Archive:
+    """The archive read-only, or an empty one in memory when there is none yet (then all would be fetched)."""
+    if path.exists():
+        return Archive.open(path, read_only=True, busy_timeout_s=settings.busy_timeout_s)
+    return Archive.open(":memory:")
 
 
 async def _crawl(settings: Settings, options: CrawlOptions, *, archive: Archive,
@@ -258,7 +283,7 @@ async def discover(state: _Run) -> list[tuple[Discovered, SiteProfile]]:
                 sitemap = parse_sitemap(data, source=url)
                 items, nested = list(sitemap.urls), sitemap.sitemaps
         except ScraperError as e:
-            state.errors.append(str(e) if str(e).startswith(url) else f"{url}: {e}")
+            _note_error(state, url, e)
             continue
         if depth < MAX_SITEMAP_DEPTH:
             queue += [(child, "sitemap", profile, depth + 1) for child in nested]
@@ -267,6 +292,15 @@ async def discover(state: _Run) -> list[tuple[Discovered, SiteProfile]]:
             if chosen is not None and item.url not in found:
                 found[item.url] = (item, chosen)
     return list(found.values())
+
+
+def _note_error(state: _Run, url: str, error: ScraperError) -> None:
+    """A document's error, once: a host that cannot be reached fails each of its URLs in the same words."""
+    text = str(error)
+    if not text.startswith(url) and not isinstance(error, FetchConnectError):  # that one names its host
+        text = f"{url}: {text}"
+    if text not in state.errors:
+        state.errors.append(text)
 
 
 def _gunzip(data: bytes, url: str) -> bytes:

@@ -2,6 +2,8 @@
 
     ScraperError
     ├── ConfigError           a config file or option is wrong (names the file and key)
+    │   └── UsageError        the command line asks for something impossible (--until before --since,
+    │                         --url with several pages); the CLI answers it as argparse does
     ├── InputError            a file given by the user cannot be read or written (missing file, binary data,
     │                         a damaged WARC, an unwritable --warc path)
     ├── FetchError            the network failed; carries .url
@@ -28,6 +30,10 @@ class ScraperError(Exception):
 
 class ConfigError(ScraperError):
     exit_code = 2
+
+
+class UsageError(ConfigError):
+    """Options that contradict each other or cannot be meant: checked before anything is read or written."""
 
 
 class InputError(ScraperError):

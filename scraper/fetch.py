@@ -44,13 +44,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import random
+import re
+import socket
+import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 from urllib.request import getproxies
 
 import httpx
@@ -60,7 +64,7 @@ from . import __version__, inflate
 from .decode import decode, header_charset
 from .errors import ConfigError, FetchConnectError, FetchError, FetchRefused, FetchStatusError, FetchTimeout
 from .models import Exchange, RawPage, pickled_as_tuple
-from .politeness import RobotsCache, Throttle, host_key, retry_after_s
+from .politeness import RobotsCache, RobotsVerdict, Throttle, Unreachable, host_key, retry_after_s
 from .transport import KeepAliveTransport
 from .urls import is_http_url
 
@@ -276,9 +280,7 @@ class Fetcher:
         if self.options.obey_robots:
             verdict = await self._robots.check(url)
             if not verdict.allowed:
-                why = ("robots.txt could not be fetched, so the site is left alone for now"
-                       if verdict.reason == "robots-unavailable" else "disallowed by robots.txt")
-                raise _tagged(FetchRefused(f"{url}: {why}", url=url, reason=verdict.reason or "robots"), 0)
+                raise _tagged(_robots_refusal(url, verdict), 0)
             self._throttle.set_crawl_delay(host_key(url), verdict.crawl_delay_s)
         call.tries = 0
         # Nearly every request succeeds at once, and setting tenacity up costs about a twentieth of a
@@ -387,8 +389,8 @@ class Fetcher:
             tape.truncated = "unspecified"  # we stopped at bytes we could not decode
         self._recorder(_exchange_of(response, tape))
 
-    async def _fetch_robots(self, url: str) -> tuple[int, bytes] | None:
-        """(status, first 500 KiB) of a robots.txt, or None when the host cannot be reached."""
+    async def _fetch_robots(self, url: str) -> tuple[int, bytes] | Unreachable:
+        """(status, first 500 KiB) of a robots.txt, or why the host cannot be reached."""
         try:
             async with asyncio.timeout(self.options.deadline_s):
                 request = self._client.build_request("GET", url, headers=self._headers)
@@ -401,7 +403,7 @@ class Fetcher:
             return 310, b""  # a chain that never ends counts as "no robots.txt", as for Google
         except (httpx.HTTPError, httpx.InvalidURL, TimeoutError, FetchError) as e:
             log.info("%s: cannot fetch (%s)", url, e or type(e).__name__)
-            return None
+            return Unreachable(network_cause(e))
 
 
 def _new_client(opts: FetchOptions) -> httpx.AsyncClient:
@@ -434,7 +436,7 @@ def _translate(e: httpx.HTTPError | httpx.InvalidURL, url: str) -> FetchError:
     if isinstance(e, httpx.TimeoutException):
         return FetchTimeout(f"{url}: timed out ({type(e).__name__})", url=url, reason="timeout")
     if isinstance(e, httpx.ConnectError | httpx.ProxyError):
-        return FetchConnectError(f"{url}: cannot connect ({e})", url=url, reason="connect")
+        return FetchConnectError(f"{url}: cannot connect ({network_cause(e)})", url=url, reason="connect")
     if isinstance(e, httpx.RemoteProtocolError) and str(e).startswith("Invalid URL in location header"):
         # httpx parses Location even when not following it, and says so with this error:
         # the redirect is broken, not the connection, so it is not retried.
@@ -444,6 +446,44 @@ def _translate(e: httpx.HTTPError | httpx.InvalidURL, url: str) -> FetchError:
     if isinstance(e, httpx.InvalidURL | httpx.UnsupportedProtocol):
         return FetchRefused(f"{url}: cannot be fetched ({e})", url=url, reason="scheme")
     return FetchError(f"{url}: {type(e).__name__}: {e}", url=url, reason="http")
+
+
+def network_cause(error: BaseException) -> str:
+    """Why a connection failed, in a few words, from the system or TLS error under httpx's own."""
+    for cause in _chain(error):
+        if isinstance(cause, socket.gaierror):
+            return "name not resolved (DNS)"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS: certificate verify failed ({cause.verify_message})"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS: {(cause.reason or str(cause)).replace('_', ' ').lower()}"
+        if isinstance(cause, TimeoutError | httpx.TimeoutException):
+            return "timed out"
+        if isinstance(cause, OSError) and cause.errno:
+            return os.strerror(cause.errno).lower()  # "connection refused", "network is unreachable"
+    # asyncio reports a host whose every address failed as one OSError listing them, with no errno
+    found = re.search(r"\[Errno (\d+)\]", str(error))
+    return os.strerror(int(found.group(1))).lower() if found else str(error) or type(error).__name__
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """The error and the ones it was raised from or while handling, outermost first."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _robots_refusal(url: str, verdict: RobotsVerdict) -> FetchError:
+    if verdict.reason == "unreachable":
+        # about the host, not this URL: the same words for each of its URLs, so a crawl reports them once
+        return FetchConnectError(f"{urlsplit(url).netloc}: {verdict.detail}", url=url, reason="connect")
+    if verdict.reason == "robots-unavailable":
+        return FetchRefused(f"{url}: robots.txt could not be fetched ({verdict.detail}), so the site is left "
+                            "alone for now", url=url, reason="robots-unavailable")
+    return FetchRefused(f"{url}: disallowed by robots.txt", url=url, reason="robots")
 
 
 def _status_error(url: str, response: httpx.Response) -> FetchStatusError:

@@ -14,9 +14,11 @@ reads a server's own request to back off:
       robots.txt, so everything is allowed.
     * 5xx, 429 or unreachable: the site cannot tell us its rules right now, so
       the *last good copy* is used if we have one; otherwise the whole origin
-      counts as disallowed for ``error_ttl_s`` (reason "robots-unavailable")
+      counts as disallowed for ``error_ttl_s`` (reason "robots-unavailable",
+      or "unreachable" when no answer came at all, with why in ``detail``)
       and robots.txt is asked for again after that. Crawling a site whose
-      robots.txt errors is how crawlers end up hammering a sick server.
+      robots.txt errors is how crawlers end up hammering a sick server; and
+      a host that cannot be reached is tried once, not once per URL.
 
 ``Throttle``
     A slot per request: at most ``per_host`` requests in flight per host, at
@@ -44,16 +46,25 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
-#: Fetches one robots.txt URL: (status, body), or None when the host cannot be reached.
-RobotsFetch = Callable[[str], Awaitable[tuple[int, bytes] | None]]
+@dataclass(frozen=True, slots=True)
+class Unreachable:
+    """No answer to a robots.txt request at all, and why in a few words ("connection refused")."""
+
+    why: str
+
+
+#: Fetches one robots.txt URL: (status, body), or Unreachable when the host cannot be reached.
+RobotsFetch = Callable[[str], Awaitable[tuple[int, bytes] | Unreachable]]
 
 
 @dataclass(frozen=True, slots=True)
 class RobotsVerdict:
     allowed: bool
-    #: why a URL is refused: "robots" (a Disallow rule) or "robots-unavailable"
+    #: why a URL is refused: "robots" (a Disallow rule), "robots-unavailable" or "unreachable"
     reason: str | None = None
     crawl_delay_s: float | None = None
+    #: what went wrong with robots.txt when it is unavailable: "HTTP 503", "name not resolved (DNS)"
+    detail: str | None = None
 
 
 @dataclass(slots=True)
@@ -61,6 +72,8 @@ class _Rules:
     parser: Protego | None  # None: no usable robots.txt
     allow_all: bool
     expires_at: float
+    #: without a parser and not allow_all: the refusal every URL of the origin gets for now
+    refusal: RobotsVerdict | None = None
 
 
 def origin(url: str) -> str:
@@ -89,9 +102,7 @@ class RobotsCache:
     async def check(self, url: str) -> RobotsVerdict:
         rules = await self._rules_for(origin(url))
         if rules.parser is None:
-            if rules.allow_all:
-                return RobotsVerdict(True)
-            return RobotsVerdict(False, reason="robots-unavailable")
+            return rules.refusal or RobotsVerdict(True)
         if not rules.parser.can_fetch(url, self._agent):
             return RobotsVerdict(False, reason="robots")
         return RobotsVerdict(True, crawl_delay_s=rules.parser.crawl_delay(self._agent))
@@ -108,19 +119,22 @@ class RobotsCache:
     async def _load(self, key: str, *, stale: _Rules | None) -> _Rules:
         got = await self._fetch(key + "/robots.txt")
         now = self._clock()
-        status = got[0] if got is not None else None
-        if got is not None and 200 <= got[0] < 300:
+        if not isinstance(got, Unreachable) and 200 <= got[0] < 300:
             parser = Protego.parse(got[1].decode("utf-8", errors="replace"))
             return _Rules(parser, allow_all=False, expires_at=now + self._ttl_s)
-        if status is not None and status < 500 and status != 429:
-            log.debug("%s/robots.txt: HTTP %s, treating the site as unrestricted", key, status)
+        if not isinstance(got, Unreachable) and got[0] < 500 and got[0] != 429:
+            log.debug("%s/robots.txt: HTTP %s, treating the site as unrestricted", key, got[0])
             return _Rules(None, allow_all=True, expires_at=now + self._ttl_s)
-        log.warning("%s/robots.txt unavailable (%s); %s for %.0f s", key, status or "unreachable",
-                    "keeping the last good copy" if stale and stale.parser else "not crawling the site",
-                    self._error_ttl_s)
+        why = got.why if isinstance(got, Unreachable) else f"HTTP {got[0]}"
         if stale is not None and stale.parser is not None:
+            log.warning("%s/robots.txt unavailable (%s); keeping the last good copy for %.0f s", key, why,
+                        self._error_ttl_s)
             return _Rules(stale.parser, allow_all=False, expires_at=now + self._error_ttl_s)
-        return _Rules(None, allow_all=False, expires_at=now + self._error_ttl_s)
+        # Not a warning: every URL refused meanwhile carries ``why`` to the caller, who reports it.
+        log.info("%s/robots.txt unavailable (%s); not crawling the site for %.0f s", key, why, self._error_ttl_s)
+        reason = "unreachable" if isinstance(got, Unreachable) else "robots-unavailable"
+        return _Rules(None, allow_all=False, expires_at=now + self._error_ttl_s,
+                      refusal=RobotsVerdict(False, reason=reason, detail=why))
 
 
 @dataclass(slots=True)

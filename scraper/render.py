@@ -189,6 +189,14 @@ def reextract(counts: ReextractCounts) -> str:
             f"{counts.older}; not articles {counts.not_articles}; failed {counts.failed}")
 
 
+def crawl_summary(result: RunResult) -> str:
+    """The run in one line, naming its first error; a dry run's says how much it would fetch."""
+    if result.status != "dry-run":
+        return f"crawl {result.summary()}"
+    line = f"crawl dry-run: {len(result.planned)} of {result.discovered} discovered URLs would be fetched"
+    return line + (f"; {result.errors[0]}" if result.errors else "")
+
+
 def run_dict(result: RunResult) -> dict[str, Any]:
     return {"run_id": result.run_id, "status": result.status, "started_at": result.started_at,
             "finished_at": result.finished_at, "discovered": result.discovered, "queued": result.queued,

@@ -19,7 +19,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from scraper import render, schema
 from scraper import simhash as sh
 from scraper.archive import CSV_COLUMNS, Archive, FetchRecord, NearDuplicatePolicy
 from scraper.digest import digest
-from scraper.errors import ArchiveError, ExtractError
+from scraper.errors import ArchiveError, ExtractError, UsageError
 from scraper.models import Article, Image, RelatedLink, Reporter, Tipline, Turn
 
 STORY = "\n".join((
@@ -528,7 +528,7 @@ def test_search_finds_a_korean_substring_inside_words(filled: Archive) -> None:
 
 
 def test_search_respects_since_section_and_limit(filled: Archive) -> None:
-    assert [h.title for h in filled.search("성남시", since="2024-03-02")] == ["성남시장 기자회견"]
+    assert [h.title for h in filled.search("성남시", since=date(2024, 3, 2))] == ["성남시장 기자회견"]
     assert [h.title for h in filled.search("성남시", section="사회")] == [TITLE]
     assert len(filled.search("성남시", limit=1)) == 1
     assert filled.search("성남시", section="스포츠") == []
@@ -598,6 +598,38 @@ def test_a_batch_sqlite_rolled_back_refuses_to_go_on(archive: Archive, path: Pat
     assert count(path, "articles") == 1
 
 
+@pytest.fixture
+def around_midnight(archive: Archive) -> Archive:
+    """Three stories either side of midnight in Seoul, stamped in different offsets."""
+    for n, (title, published) in enumerate((
+            ("삼월 첫날 밤 기사", "2024-03-01T23:30:00+09:00"),
+            ("자정 넘어 들어온 기사", "2024-03-01T15:30:00Z"),  # 00:30 on 2 March in Seoul
+            ("둘째 날 새벽 기사", "2024-03-02T00:10:00+09:00"))):
+        story = make_article(article_id=f"800003{n}", title=title, body=f"심야 근무 기록 {n}번입니다. 교대 근무입니다.",
+                             published_at=published)
+        archive.ingest(story, url=story.url or "")
+    return archive
+
+
+def test_since_and_until_are_whole_days_in_seoul_both_included(around_midnight: Archive) -> None:
+    second = [h.title for h in around_midnight.search("근무", since=date(2024, 3, 2), until=date(2024, 3, 2))]
+    assert second == ["둘째 날 새벽 기사", "자정 넘어 들어온 기사"]
+    assert [h.title for h in around_midnight.search("근무", until=date(2024, 3, 1))] == ["삼월 첫날 밤 기사"]
+    assert [h.title for h in around_midnight.search("근", since=date(2024, 3, 2))] == second  # the LIKE scan too
+    out = io.StringIO()
+    assert around_midnight.export(out, fmt="jsonl", since=date(2024, 3, 1), until=date(2024, 3, 1)) == 1
+    assert json.loads(out.getvalue())["title"] == "삼월 첫날 밤 기사"
+
+
+def test_day_bounds_must_be_days_in_order(filled: Archive) -> None:
+    with pytest.raises(UsageError, match="before --since"):
+        filled.search("성남시", since=date(2024, 3, 5), until=date(2024, 3, 4))
+    with pytest.raises(UsageError, match="before --since"):
+        filled.export(io.StringIO(), fmt="csv", since=date(2024, 3, 5), until=date(2024, 3, 4))
+    with pytest.raises(TypeError, match="datetime.date"):
+        filled.search("성남시", since="2024-03-02")  # type: ignore[arg-type]
+
+
 def test_empty_query_is_an_error(filled: Archive) -> None:
     with pytest.raises(ArchiveError, match="empty"):
         filled.search("   ")
@@ -614,7 +646,7 @@ def test_export_jsonl_round_trips_the_article_contract(filled: Archive) -> None:
     assert Article.from_dict(lines[0]) == make_article()
     assert lines[0]["schema_version"] == 1
     dated = io.StringIO()
-    assert filled.export(dated, fmt="jsonl", since="2024-03-02", until="2024-03-06") == 1
+    assert filled.export(dated, fmt="jsonl", since=date(2024, 3, 2), until=date(2024, 3, 6)) == 1
 
 
 def test_export_csv_has_stable_columns_and_round_trips(filled: Archive) -> None:

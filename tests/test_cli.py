@@ -130,3 +130,19 @@ def test_euc_kr_page_without_charset_header(server: LocalServer, capsys: pytest.
     url = server.add("/euc-kr", body.encode("cp949"), content_type="text/html")
     assert main(["extract", url]) == 0
     assert json.loads(capsys.readouterr().out)["body"].startswith("똠방 첫 문단")
+
+
+def test_url_with_several_sources_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    page = tmp_path / "a.html"
+    page.write_text(PAGE, encoding="utf-8")
+    assert main(["extract", "--url", "https://news.kbs.co.kr/news/view.do?ncd=7000001", str(page), str(page)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # refused before either page was read: not two stories under one address
+    assert captured.err.startswith("usage: scraper extract")
+    assert "scraper extract: error: --url names the address of one page, but 2 were given" in captured.err
+
+
+def test_an_unreachable_host_is_named_once_with_the_cause() -> None:
+    result = run("extract", "https://news.invalid/news/view.do?ncd=7000001")  # RFC 6761: never resolves
+    assert result.returncode == 1
+    assert result.stderr.decode() == "Error: news.invalid: name not resolved (DNS)\n"

@@ -47,6 +47,46 @@ def test_the_same_story_under_another_url_is_a_duplicate(tmp_path: Path, capsys:
     assert outcomes == ["new", "duplicate"]
 
 
+def test_url_with_several_files_is_refused_before_the_archive_exists(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "a.db"
+    url = "https://news.kbs.co.kr/news/view.do?ncd=7999001"
+    assert main(["import", "--db", str(path), "--url", url, *map(str, PAGES[:2])]) == 2
+    assert "scraper import: error: --url names the address of one page" in capsys.readouterr().err
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("command", [["search", "성남시"], ["export"]])
+@pytest.mark.parametrize("option", ["--since", "--until"])
+@pytest.mark.parametrize("day", ["2023-13-01", "2025-02-30", "yesterday"])
+def test_a_day_that_is_not_a_date_is_a_usage_error(db: Path, capsys: pytest.CaptureFixture[str], command: list[str],
+                                                   option: str, day: str) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([*command, "--db", str(db), option, day])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert f"scraper {command[0]}: error: argument {option}: not a date (YYYY-MM-DD): '{day}'" in err
+
+
+@pytest.mark.parametrize("command", [["search", "습니다"], ["export"]])
+def test_until_before_since_is_a_usage_error(db: Path, capsys: pytest.CaptureFixture[str],
+                                             command: list[str]) -> None:
+    assert main([*command, "--db", str(db), "--since", "2025-03-18", "--until", "2025-03-17"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "error: --until 2025-03-17 is before --since 2025-03-18" in captured.err
+
+
+def test_search_and_export_take_the_same_inclusive_days(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # kbs2025_text.html was published at 10:41 on 18 March 2025, Seoul time
+    one_day = ["--since", "2025-03-18", "--until", "2025-03-18"]
+    assert main(["search", "--db", str(db), "소비자심", "--json", *one_day]) == 0
+    assert [h["url"] for h in json.loads(capsys.readouterr().out)] == ["https://news.kbs.co.kr/news/view.do?ncd=8221473"]
+    assert main(["export", "--db", str(db), *one_day]) == 0
+    assert [json.loads(line)["article_id"] for line in capsys.readouterr().out.splitlines()] == ["8221473"]
+    assert main(["search", "--db", str(db), "소비자심", "--until", "2025-03-17"]) == 0
+    assert capsys.readouterr().out.strip() == "no matches"
+
+
 def test_search_finds_korean_inside_words(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["search", "--db", str(db), "소비자심", "--json"]) == 0
     hits = json.loads(capsys.readouterr().out)

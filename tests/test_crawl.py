@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 from scraper.cli import main
 from scraper.config import Settings, load_settings
 from scraper.crawl import CrawlOptions, RunResult, run
+from scraper.lock import RunLock
 
 from .kbs_site import FakeKbs
 from .server import Route
@@ -85,6 +87,69 @@ def test_dry_run_lists_without_fetching(settings: Settings, site: FakeKbs) -> No
     result = crawl(settings, site, dry_run=True)
     assert result.status == "dry-run" and len(result.planned) == 12  # type: ignore[attr-defined]
     assert site.fetches(7800000) == 0
+
+
+def cli(settings: Settings, *args: str) -> int:
+    return main(["crawl", "--config", settings.source, *args])
+
+
+def test_dry_run_without_an_archive_creates_nothing(settings: Settings, site: FakeKbs, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "new" / "archive.db"
+    assert cli(settings, "--db", str(db), "--sitemap", site.sitemap_url, "--impolite", "--dry-run") == 0
+    assert not db.parent.exists()  # no folder, so no archive and no lock either
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 12 and site.fetches(7800000) == 0
+    assert captured.err == "crawl dry-run: 12 of 12 discovered URLs would be fetched\n"
+
+
+def test_dry_run_reads_an_existing_archive_without_writing_or_locking(settings: Settings, site: FakeKbs) -> None:
+    crawl(settings, site, max_pages=5)
+    path = settings.archive_path
+
+    def state() -> tuple[object, ...]:
+        return (path.read_bytes(), rows(settings, "SELECT * FROM frontier ORDER BY url"),
+                rows(settings, "SELECT * FROM runs"))
+
+    before = state()
+    later = datetime(2030, 1, 1, tzinfo=UTC)  # past the revisit window: only the 7 unarchived would be fetched
+    with RunLock(path):  # held as if by a running crawl: a dry run does not need it
+        result = run(settings, CrawlOptions(sitemaps=(site.sitemap_url,), impolite=True, dry_run=True),
+                     now=lambda: later)
+    assert len(result.planned) == 7
+    assert state() == before
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--sitemap", "sitemap.xml"], "--sitemap sitemap.xml: not an http(s) URL"),
+    (["--since", "2026-11-20", "--until", "2026-11-19"], "--until 2026-11-19 is before --since 2026-11-20"),
+    (["--until", "2026-11-19"], "--until ends a backfill: give --since too"),
+    (["--dry-run", "--warc", "out.warc.gz"], "--dry-run writes nothing"),
+])
+def test_usage_errors_stop_a_crawl_before_it_starts(settings: Settings, site: FakeKbs, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str], args: list[str],
+                                                    message: str) -> None:
+    crawl(settings, site, max_pages=1)
+    runs = rows(settings, "SELECT * FROM runs")
+    assert cli(settings, "--impolite", *args) == 2
+    assert f"scraper crawl: error: {message}" in capsys.readouterr().err
+    assert rows(settings, "SELECT * FROM runs") == runs  # not recorded as a failed run
+    db = tmp_path / "elsewhere" / "archive.db"
+    assert cli(settings, "--db", str(db), "--impolite", *args) == 2
+    assert not db.parent.exists()
+
+
+def test_an_unreachable_host_is_reported_once_with_its_cause(settings: Settings, tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port nobody listens on once this closes
+        sock.bind(("127.0.0.1", 0))
+        origin = f"127.0.0.1:{sock.getsockname()[1]}"
+    args = [sys.executable, "-m", "scraper", "crawl", "--config", settings.source,
+            *(arg for day in ("01", "02", "03") for arg in ("--sitemap", f"http://{origin}/sitemap/{day}.xml"))]
+    done = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 1
+    output = done.stdout + done.stderr
+    assert output.count("connection refused") == 1, output
+    assert f"; {origin}: connection refused" in done.stdout and "robots.txt" not in output
 
 
 def test_max_pages_leaves_the_rest_for_the_next_run(settings: Settings, site: FakeKbs) -> None:
@@ -207,17 +272,23 @@ def test_two_runs_at_once_one_crawls_one_exits_75(settings: Settings, slow_site:
     assert rows(settings, "SELECT count(*) FROM articles") == [(30,)]
 
 
-def test_sigterm_finishes_in_flight_work_and_records_interrupted(settings: Settings, slow_site: FakeKbs) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_finishes_in_flight_work_records_interrupted_and_exits_130(settings: Settings, slow_site: FakeKbs,
+                                                                           sig: signal.Signals) -> None:
+    """Ctrl-C (SIGINT) or SIGTERM: the run is recorded as interrupted, and the next one resumes it."""
     proc = start_cli(settings, slow_site, "--json")
     wait_for_articles(settings, 3)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 1, err
+    assert proc.returncode == 130, err
     result = json.loads(out.strip().splitlines()[-1])
     assert result["status"] == "interrupted"
     fetched = sum(result["counts"].values())
     assert rows(settings, "SELECT count(*) FROM articles") == [(fetched,)]
     assert rows(settings, "SELECT status FROM runs") == [("interrupted",)]
+    slow_site.delay_s = 0
+    resumed = run(settings, CrawlOptions(sitemaps=(slow_site.sitemap_url,), impolite=True))
+    assert resumed.counts == {"new": 30 - fetched}  # the next run picks up where this one stopped
 
 
 def test_cron_output_is_one_summary_line(settings: Settings, site: FakeKbs) -> None:

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from scraper.errors import ConfigError, FetchError, FetchRefused
+from scraper.errors import ConfigError, FetchConnectError, FetchError, FetchRefused
 from scraper.fetch import Fetcher, FetchOptions, FetchResult
-from scraper.politeness import RobotsCache, Throttle
+from scraper.politeness import RobotsCache, Throttle, Unreachable
 
 from .server import FakeClock, LocalServer
 
@@ -149,21 +149,43 @@ def test_a_failing_refresh_keeps_the_last_good_robots_txt(server: LocalServer) -
     assert server.count("/robots.txt") == 2
 
 
-def test_unreachable_robots_txt_counts_as_unavailable() -> None:
-    async def unreachable(url: str) -> tuple[int, bytes] | None:
-        return None
+def test_unreachable_robots_txt_keeps_the_site_off_limits_and_says_why() -> None:
+    async def unreachable(url: str) -> tuple[int, bytes] | Unreachable:
+        return Unreachable("connection refused")
 
     cache = RobotsCache(fetch=unreachable, user_agent="kbs-scraper/0", clock=FakeClock())
     verdict = asyncio.run(cache.check("https://news.example/a"))
-    assert (verdict.allowed, verdict.reason) == (False, "robots-unavailable")
+    assert (verdict.allowed, verdict.reason, verdict.detail) == (False, "unreachable", "connection refused")
 
 
-def test_a_host_that_cannot_be_reached_is_not_crawled() -> None:
+def closed_port() -> int:
     with socket.socket() as sock:  # a port that was free a moment ago and is closed now
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    error = refusal(UNPACED, f"http://127.0.0.1:{port}/news/view.do?ncd=1")
-    assert isinstance(error, FetchRefused) and error.reason == "robots-unavailable"
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("cause", ["refused", "dns", "tls"])
+def test_a_host_that_cannot_be_reached_is_named_with_the_cause(server: LocalServer, cause: str) -> None:
+    origin, why = {
+        "refused": (f"127.0.0.1:{closed_port()}", "connection refused"),
+        "dns": ("news.invalid", "name not resolved (DNS)"),  # RFC 6761: .invalid never resolves
+        "tls": (server.base.split("://")[1], "TLS: "),  # a plain-HTTP server spoken to in TLS
+    }[cause]
+    scheme = "https" if cause == "tls" else "http"
+    urls = [f"{scheme}://{origin}/news/view.do?ncd={n}" for n in (1, 2)]
+
+    async def job(fetcher: Fetcher) -> list[FetchError]:
+        errors = []
+        for url in urls:
+            with pytest.raises(FetchError) as caught:
+                await fetcher.fetch(url)
+            errors.append(caught.value)
+        return errors
+
+    first, second = run(UNPACED, job)
+    assert isinstance(first, FetchConnectError) and first.reason == "connect"
+    assert str(first).startswith(f"{origin}: {why}") and "robots" not in str(first)
+    assert str(second) == str(first)  # the host's words, not the URL's: a crawl can report them once
 
 
 def test_bad_options_are_refused() -> None:

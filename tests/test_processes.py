@@ -162,7 +162,8 @@ def test_kill_9_mid_crawl_then_rerun_archives_every_article_once(settings: Setti
 
 
 def test_sigterm_finishes_in_flight_work_and_records_interrupted(settings: Settings, slow_site: FakeKbs) -> None:
-    test_crawl.test_sigterm_finishes_in_flight_work_and_records_interrupted(settings, slow_site)
+    test_crawl.test_a_signal_finishes_in_flight_work_records_interrupted_and_exits_130(settings, slow_site,
+                                                                                     signal.SIGTERM)
 
 
 def test_a_dead_worker_costs_only_its_pages_in_flight(settings: Settings, slow_site: FakeKbs) -> None:
