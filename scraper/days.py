@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from .errors import UsageError
+from scraper.errors import UsageError
 
 #: SQLite's Seoul day of a stamp column: ``date()`` reads the offset, turns it into UTC, then adds 9 hours.
 SQL_KST_DAY = "date({column}, '+9 hours')"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import re
 
-from .errors import InputError
+from scraper.errors import InputError
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 _HEADER_CHARSET = re.compile(r"""(?:^|;)\s*charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)

@@ -21,14 +21,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import warc
-from .archive import Archive, FetchRecord
-from .config import SiteProfile
-from .digest import Digest, digest
-from .errors import InputError, ScraperError
-from .extract import extract_raw_with_report
-from .fetch import Fetcher, FetchResult
-from .models import Article, Exchange, FieldReport, RawPage, pickled_as_tuple
+from scraper.archive import Archive, FetchRecord, warc
+from scraper.archive.digest import Digest, digest
+from scraper.errors import InputError, ScraperError
+from scraper.extract import extract_raw_with_report
+from scraper.fetch.fetcher import Fetcher, FetchResult
+from scraper.models import Article, Exchange, FieldReport, RawPage, pickled_as_tuple
+from scraper.sites import SiteProfile
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -12,7 +12,7 @@ import functools
 import re
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
-from .config import SiteProfile
+from scraper.sites import SiteProfile
 
 # Parameters that only say where a click came from; they never change content.
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|yclid|mc_cid|mc_eid|igshid|_ga|ref_src)$", re.I)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.config import SiteProfile, load_sites
+from scraper.sites import SiteProfile, load_sites
 
 from .kbs_site import FakeKbs
 from .server import LocalServer, running

@@ -26,10 +26,10 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from scraper import render, schema
-from scraper import simhash as sh
-from scraper.archive import CSV_COLUMNS, Archive, FetchRecord, NearDuplicatePolicy
-from scraper.digest import digest
+from scraper.archive import CSV_COLUMNS, Archive, FetchRecord, NearDuplicatePolicy, schema
+from scraper.archive import simhash as sh
+from scraper.archive.digest import digest
+from scraper.cli import render
 from scraper.errors import ArchiveError, ExtractError, UsageError
 from scraper.models import Article, Image, RelatedLink, Reporter, Tipline, Turn
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from scraper import archive_file, schema
-from scraper.archive import Archive
-from scraper.archive_file import APPLICATION_ID
-from scraper.cli import main
+from scraper.archive import Archive, schema
+from scraper.archive import file as archive_file
+from scraper.archive.file import APPLICATION_ID
+from scraper.cli.main import main
 from scraper.errors import ArchiveError
 
 from .conftest import FIXTURES
@@ -306,7 +306,7 @@ def test_an_older_archive_nobody_may_write_is_a_clear_error(tmp_path: Path, caps
 def test_datasette_serves_an_archive_nobody_may_write_immutable(db: Path) -> None:
     import asyncio
 
-    from scraper import web
+    from scraper.cli import web
 
     folder = db.parent / "sealed"
     folder.mkdir()

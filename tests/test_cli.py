@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.cli import main
+from scraper.cli.main import main
 
 from .server import LocalServer
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.cli import main
+from scraper.cli.main import main
 
 from .conftest import FIXTURES
 from .kbs_site import FakeKbs

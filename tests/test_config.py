@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from scraper.config import DEFAULT_FALLBACKS, bundled_sites, load_sites
+import scraper.sites
 from scraper.errors import ConfigError
+from scraper.sites import DEFAULT_FALLBACKS, bundled_sites, load_sites
 
 GENERIC = (Path(__file__).parent.parent / "config" / "sites" / "generic.toml").read_text()
 
@@ -22,12 +23,11 @@ def test_bundled_profiles_load() -> None:
 
 
 def test_bundled_sites_are_read_once_and_cannot_be_changed(monkeypatch: pytest.MonkeyPatch) -> None:
-    from scraper import config
     from scraper.extract import extract
 
     assert dict(bundled_sites()) == load_sites()
     reads: list[object] = []
-    monkeypatch.setattr(config, "load_sites", lambda *a: reads.append(a) or {})
+    monkeypatch.setattr(scraper.sites, "load_sites", lambda *a: reads.append(a) or {})
     assert bundled_sites() is bundled_sites()  # cached: the patched reader is never called
     page = (Path(__file__).parent / "fixtures" / "kbs2023_text.html").read_bytes()
     assert extract(page).site == "kbs" and reads == []
@@ -145,7 +145,7 @@ CRAWL = (Path(__file__).parent.parent / "config" / "crawl.toml").read_text()
 
 
 def test_crawl_settings_load() -> None:
-    from scraper.config import load_settings
+    from scraper.settings import load_settings
 
     settings = load_settings(Path(__file__).parent.parent / "config" / "crawl.toml")
     assert settings.crawl.revisit_window_h == 48.0
@@ -165,7 +165,7 @@ def test_crawl_settings_load() -> None:
     ],
 )
 def test_bad_crawl_settings_name_file_and_key(tmp_path: Path, old: str, new: str, message: str) -> None:
-    from scraper.config import load_settings
+    from scraper.settings import load_settings
 
     path = tmp_path / "crawl.toml"
     path.write_text(CRAWL.replace(old, new, 1))

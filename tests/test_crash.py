@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from scraper.config import load_settings
 from scraper.crawl import CrawlOptions, run
+from scraper.settings import load_settings
 
 from .faulty_site import FAST_FETCH, FaultyKbs, write_config
 from .reliability.crash import check_archive, crash

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from scraper.cli import main
-from scraper.config import Settings, load_settings
+from scraper.cli.main import main
 from scraper.crawl import CrawlOptions, RunResult, run
-from scraper.lock import RunLock
+from scraper.crawl.lock import RunLock
+from scraper.settings import Settings, load_settings
 
 from .kbs_site import FakeKbs
 from .server import Route
@@ -301,8 +301,8 @@ def test_cron_output_is_one_summary_line(settings: Settings, site: FakeKbs) -> N
 
 
 def test_progress_bar_counts_outcomes_on_a_terminal() -> None:
+    from scraper.cli.render import CrawlProgress
     from scraper.pipeline import PageOutcome
-    from scraper.render import CrawlProgress
 
     with CrawlProgress(enabled=True) as progress:
         progress.start(2)

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from scraper.discover import daily_sitemaps, parse_news_list, parse_sitemap
+from scraper.crawl.discover import daily_sitemaps, parse_news_list, parse_sitemap
 from scraper.errors import InputError
 
 NEWS_SITEMAP = """<?xml version="1.0" encoding="UTF-8"?>

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from scraper.config import SiteProfile
 from scraper.extract import extract
 from scraper.models import Article
+from scraper.sites import SiteProfile
 
 from .conftest import FIXTURES
 

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from scraper.config import SiteProfile
 from scraper.errors import InputError
 from scraper.extract import MAX_PAGE_CHARS, extract
+from scraper.sites import SiteProfile
 
 KBS_HEAD = '<html><head><meta charset="utf-8"></head><body>'
 BODY = '<div class="detail-body font-size" id="cont_newstext">첫째 줄입니다.<br /><br />둘째 줄입니다.</div>'

@@ -25,8 +25,8 @@ import pytest
 
 from scraper import __version__
 from scraper.errors import FetchConnectError, FetchError, FetchRefused, FetchStatusError, FetchTimeout
-from scraper.fetch import Fetcher, FetchOptions, FetchResult, fetch_page
-from scraper.politeness import retry_after_s
+from scraper.fetch.fetcher import Fetcher, FetchOptions, FetchResult, fetch_page
+from scraper.fetch.politeness import retry_after_s
 
 from .server import ETAG, LAST_MODIFIED, FakeClock, LocalServer
 

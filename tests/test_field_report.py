@@ -14,9 +14,9 @@ from dataclasses import replace
 
 import pytest
 
-from scraper.config import SiteProfile
 from scraper.extract import extract, extract_raw, extract_raw_with_report, extract_with_report
 from scraper.models import FieldReport, RawPage
+from scraper.sites import SiteProfile
 
 from .conftest import FIXTURES
 

@@ -27,11 +27,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from scraper import urls
-from scraper.config import SiteProfile
 from scraper.errors import InputError
 from scraper.extract import extract
 from scraper.extract.notices import parse_tipline
 from scraper.models import Article
+from scraper.sites import SiteProfile
 
 from .conftest import FIXTURES
 from .kbs_site import SYLLABLES

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from scraper import health
-from scraper.health import Tally
+from scraper.archive import health
+from scraper.archive.health import Tally
 from scraper.models import FieldReport
 
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ve
 # allocates and frees a 2 MiB block 40 times, before and after keep_freed_memory.
 _CHURN = textwrap.dedent("""
     import ctypes, resource, sys
-    from scraper import heap
+    from scraper.crawl import heap
 
     def faults_per_block():
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from scraper.archive import Archive
-from scraper.cli import main
+from scraper.cli.main import main
 from scraper.errors import ArchiveError
 from scraper.extract import extract
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from scraper.lock import EXIT_LOCKED, LockedError, RunLock
+from scraper.crawl.lock import EXIT_LOCKED, LockedError, RunLock
 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from scraper.lock import RunLock
+from scraper.crawl.lock import RunLock
 lock = RunLock(Path(sys.argv[1]))
 lock.acquire()
 print("held", flush=True)

@@ -24,9 +24,10 @@ from typing import Any
 import pytest
 
 from scraper.archive import Archive
-from scraper.config import Settings, SiteProfile, load_settings, load_sites
 from scraper.crawl import CrawlOptions, RunResult, run
 from scraper.extract import extract
+from scraper.settings import Settings, load_settings
+from scraper.sites import SiteProfile, load_sites
 
 from .kbs_site import FakeKbs, render
 from .server import Route, running

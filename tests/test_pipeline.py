@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from scraper.archive import Archive
-from scraper.config import SiteProfile
-from scraper.digest import digest
+from scraper.archive.digest import digest
 from scraper.errors import ArchiveError
-from scraper.fetch import Fetcher, FetchOptions
+from scraper.fetch.fetcher import Fetcher, FetchOptions
 from scraper.models import RelatedLink
 from scraper.pipeline import ArchiveThread, Fetched, fetch_page
+from scraper.sites import SiteProfile
 
 from .conftest import FIXTURES
 from .server import LocalServer

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from scraper.errors import ConfigError, FetchConnectError, FetchError, FetchRefused
-from scraper.fetch import Fetcher, FetchOptions, FetchResult
-from scraper.politeness import RobotsCache, Throttle, Unreachable
+from scraper.fetch.fetcher import Fetcher, FetchOptions, FetchResult
+from scraper.fetch.politeness import RobotsCache, Throttle, Unreachable
 
 from .server import FakeClock, LocalServer
 

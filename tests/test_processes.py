@@ -20,13 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from scraper.config import Settings, load_settings, load_sites
+from scraper.archive.digest import digest
 from scraper.crawl import CrawlOptions, run
-from scraper.digest import digest
 from scraper.extract import extract_raw
-from scraper.fetch import FetchResult
+from scraper.fetch.fetcher import FetchResult
 from scraper.models import Exchange, pickled_as_tuple
 from scraper.pipeline import Fetched
+from scraper.settings import Settings, load_settings
+from scraper.sites import load_sites
 
 from . import test_crawl
 from .kbs_site import FakeKbs, render

@@ -14,8 +14,8 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scraper import simhash as sh
 from scraper.archive import NearDuplicatePolicy
+from scraper.archive import simhash as sh
 
 STORY = "\n".join((
     "성남시가 내년부터 관내 모든 초등학생에게 방과 후 돌봄 서비스를 확대한다고 밝혔습니다.",

@@ -18,8 +18,8 @@ import httpx
 import pytest
 import trustme
 
-from scraper.fetch import Fetcher, FetchOptions
-from scraper.transport import KeepAliveTransport, _Socket
+from scraper.fetch.fetcher import Fetcher, FetchOptions
+from scraper.fetch.transport import KeepAliveTransport, _Socket
 
 from .server import LocalServer
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scraper import urls
-from scraper.config import SiteProfile
+from scraper.sites import SiteProfile
 
 CANON = "https://news.kbs.co.kr/news/view.do?ncd=7654321"
 

@@ -26,14 +26,14 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from scraper import __version__
-from scraper.cli import main
-from scraper.config import Settings, load_settings
+from scraper.archive.warc import recording
+from scraper.cli.main import main
 from scraper.crawl import CrawlOptions, run
 from scraper.extract import extract_raw
-from scraper.fetch import FetchOptions
+from scraper.fetch.fetcher import FetchOptions
+from scraper.fetch.source import read_file
 from scraper.models import Exchange
-from scraper.sources import read_file
-from scraper.warc import recording
+from scraper.settings import Settings, load_settings
 
 from .conftest import FIXTURES
 from .kbs_site import FakeKbs, render

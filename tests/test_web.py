@@ -28,9 +28,9 @@ import httpx
 import pytest
 
 from scraper.archive import Archive
+from scraper.cli.web import METADATA
 from scraper.extract import extract
 from scraper.models import Article
-from scraper.web import METADATA
 
 from .conftest import FIXTURES
 

@@ -17,13 +17,13 @@ from typing import Literal
 
 from selectolax.lexbor import LexborHTMLParser
 
-from .. import urls
-from ..config import SiteProfile, bundled_sites
-from ..decode import decode, says_utf8
-from ..errors import ConfigError, InputError
-from ..models import Article, FieldReport, RawPage
-from .html import read_html
-from .text import read_text
+from scraper import urls
+from scraper.decode import decode, says_utf8
+from scraper.errors import ConfigError, InputError
+from scraper.extract.html import read_html
+from scraper.extract.text import read_text
+from scraper.models import Article, FieldReport, RawPage
+from scraper.sites import SiteProfile, bundled_sites
 
 Kind = Literal["auto", "html", "text"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..models import Turn
-from .notices import BRAND_LINE, is_copyright, is_tipline_head, is_tipline_line
+from scraper.extract.notices import BRAND_LINE, is_copyright, is_tipline_head, is_tipline_line
+from scraper.models import Turn
 
 # Speaker markers of broadcast transcripts, as KBS writes them in raw HTML:
 # [앵커] [리포트] [기자] [질문] [답변], <앵커 멘트> <리포트>, ⊙인터뷰: ⊙기자:

@@ -15,12 +15,10 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from .. import urls
-from ..config import SiteProfile
-from ..models import Article, FieldReport, Image, RelatedLink, Reporter, SourceKind
-from . import dates
-from .body import build_turns, split_body
-from .dom import (
+from scraper import urls
+from scraper.extract import dates
+from scraper.extract.body import build_turns, split_body
+from scraper.extract.dom import (
     clean_line,
     decompose_all,
     first_value,
@@ -33,8 +31,10 @@ from .dom import (
     select,
     split_source,
 )
-from .main_text import find_main_text
-from .notices import parse_tipline
+from scraper.extract.main_text import find_main_text
+from scraper.extract.notices import parse_tipline
+from scraper.models import Article, FieldReport, Image, RelatedLink, Reporter, SourceKind
+from scraper.sites import SiteProfile
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ..models import Tipline
+from scraper.models import Tipline
 
 # The heading line of a tip-line block (■ 제보하기, ▣ 제보 하기, [제보하기]) and
 # the "▣ KBS 기사 원문보기 : URL" line that precedes it in older syndicated copies.

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import re
 
-from .. import urls
-from ..config import SiteProfile
-from ..models import Article, FieldReport, RelatedLink, Reporter, SourceKind
-from . import dates
-from .body import build_turns, split_body
-from .dom import text_lines
-from .notices import parse_tipline
+from scraper import urls
+from scraper.extract import dates
+from scraper.extract.body import build_turns, split_body
+from scraper.extract.dom import text_lines
+from scraper.extract.notices import parse_tipline
+from scraper.models import Article, FieldReport, RelatedLink, Reporter, SourceKind
+from scraper.sites import SiteProfile
 
 _DATE_LINE = re.compile(r"^\s*(입력|수정|등록|업데이트)\s*[:：]?\s*\d{4}")
 # "KBS 뉴스 홍길동입니다." closes a KBS report; the reporter's name is in it.

@@ -29,8 +29,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
 
-from scraper import simhash as sh
 from scraper.archive import Archive, FetchRecord
+from scraper.archive import simhash as sh
 from scraper.models import Article, RelatedLink, Reporter, Tipline
 
 SECTIONS = ("정치", "경제", "사회", "국제", "문화", "스포츠", "IT·과학", "전국")

@@ -51,13 +51,13 @@ import httpx  # noqa: E402
 from isal import isal_zlib  # noqa: E402
 from selectolax.lexbor import LexborHTMLParser  # noqa: E402
 
-from scraper import heap  # noqa: E402
 from scraper.archive import Archive  # noqa: E402
-from scraper.config import load_sites  # noqa: E402
+from scraper.crawl import heap  # noqa: E402
 from scraper.extract import extract_raw  # noqa: E402
-from scraper.fetch import Fetcher, FetchOptions, FetchResult  # noqa: E402
+from scraper.fetch.fetcher import Fetcher, FetchOptions, FetchResult  # noqa: E402
+from scraper.fetch.transport import KeepAliveTransport  # noqa: E402
 from scraper.models import Article  # noqa: E402
-from scraper.transport import KeepAliveTransport  # noqa: E402
+from scraper.sites import load_sites  # noqa: E402
 from tests.bench.bench_fetch import cpu_s, serve  # noqa: E402
 
 TARGETS = {"fetch+extract+archive (issue 4)": 300, "crawl (issue 5)": 200}

@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from scraper import heap  # noqa: E402
-from scraper.config import load_sites  # noqa: E402
+from scraper.crawl import heap  # noqa: E402
 from scraper.extract import extract  # noqa: E402
+from scraper.sites import load_sites  # noqa: E402
 
 
 def corpus() -> list[tuple[str, bytes]]:

@@ -59,14 +59,15 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from scraper import heap  # noqa: E402
 from scraper.archive import Archive, FetchRecord  # noqa: E402
-from scraper.config import load_settings, load_sites  # noqa: E402
+from scraper.crawl import heap  # noqa: E402
+from scraper.crawl.workers import FetchProcesses  # noqa: E402
 from scraper.extract import extract_raw  # noqa: E402
-from scraper.fetch import Fetcher, FetchOptions, FetchResult  # noqa: E402
+from scraper.fetch.fetcher import Fetcher, FetchOptions, FetchResult  # noqa: E402
 from scraper.models import Article  # noqa: E402
 from scraper.pipeline import ArchiveThread, Fetched, store_fetched, store_page  # noqa: E402
-from scraper.processes import FetchProcesses  # noqa: E402
+from scraper.settings import load_settings  # noqa: E402
+from scraper.sites import load_sites  # noqa: E402
 from tests.server import LocalServer, Route  # noqa: E402
 
 TARGET_PAGES_PER_S = 300  # the full pipeline, on the 2-core machine this project is developed on

@@ -30,9 +30,9 @@ from pathlib import Path
 
 from selectolax.lexbor import LexborHTMLParser
 
-from scraper.config import load_sites
 from scraper.extract import extract
 from scraper.extract.main_text import find_main_text
+from scraper.sites import load_sites
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "peer" / "article-extraction-benchmark"

@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from scraper.config import Settings, load_settings
 from scraper.crawl import CrawlOptions, run
+from scraper.settings import Settings, load_settings
 
 try:
     from tests.faulty_site import FAST_FETCH, FaultyKbs, write_config

@@ -29,9 +29,9 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["scraper"]):
-    from scraper.config import load_sites
     from scraper.errors import InputError
     from scraper.extract import extract
+    from scraper.sites import load_sites
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SITES = load_sites()

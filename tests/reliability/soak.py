@@ -37,9 +37,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from scraper.config import Settings, load_settings, load_sites
 from scraper.crawl import CrawlOptions, RunResult, run
 from scraper.extract import extract
+from scraper.settings import Settings, load_settings
+from scraper.sites import load_sites
 
 try:
     from tests.faulty_site import ALLOW_ALL, FAST_FETCH, FaultyKbs, write_config

@@ -53,7 +53,7 @@ MAX_INDEXED_DISTANCE = 6
 #: bytes of one 4-gram in ``_bit_counts``'s input: four 16-bit characters
 _UNIT = 8
 if array("Q").itemsize != _UNIT:  # pragma: no cover - true on every platform CPython supports
-    raise ImportError("scraper.simhash needs 64-bit array items")
+    raise ImportError("scraper.archive.simhash needs 64-bit array items")
 _BLOCKS = 8
 _PAIRS: tuple[tuple[int, int], ...] = tuple(itertools.combinations(range(_BLOCKS), 2))
 _NOT_WORD = re.compile(r"[\W_]+")

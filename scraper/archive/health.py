@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from .models import FieldReport
+from scraper.models import FieldReport
 
 #: a run must read this many article pages of a site before its shares are judged
 MIN_PAGES = 20

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from isal import isal_zlib
 
-from . import simhash as sh
-from .decode import header_charset
-from .models import Article, pickled_as_tuple
+from scraper.archive import simhash as sh
+from scraper.decode import header_charset
+from scraper.models import Article, pickled_as_tuple
 
 
 @pickled_as_tuple

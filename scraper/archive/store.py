@@ -1,7 +1,7 @@
 """The SQLite archive: ingest with dedup and versions, search, export, stats.
 
 Built on sqlite-utils (tables, migrations and result types live in
-``scraper.schema``); the hot ingest path talks to the ``sqlite3`` connection
+``scraper.archive.schema``); the hot ingest path talks to the ``sqlite3`` connection
 directly with constant SQL, which the driver keeps prepared. No ``sqlite3``
 exception leaves this module: every database failure is an ``ArchiveError``.
 
@@ -50,32 +50,29 @@ from typing import IO, Any, Literal, NamedTuple
 
 from sqlite_utils import Database
 
-from scraper import archive_file, days, health, schema
-from scraper import simhash as sh
-from scraper.digest import Digest, Packed, digest, pack
-from scraper.errors import ArchiveError, ScraperError
-from scraper.models import Article
-from scraper.schema import (
+from scraper import days
+from scraper.archive import file as archive_file
+from scraper.archive import health, schema
+from scraper.archive import simhash as sh
+from scraper.archive.digest import Digest, Packed, digest, pack
+from scraper.archive.results import (
     CSV_COLUMNS,
     OUTCOMES,
     FetchRecord,
     IngestResult,
     NearDuplicatePolicy,
     Outcome,
-    RawPage,
     ReextractCounts,
     RunFailure,
     RunInfo,
     SearchHit,
     Stats,
     StoredArticle,
+    StoredPage,
     Version,
 )
-
-__all__ = [
-    "CSV_COLUMNS", "OUTCOMES", "Archive", "FetchRecord", "IngestResult", "NearDuplicatePolicy", "Outcome",
-    "RawPage", "ReextractCounts", "RunFailure", "RunInfo", "SearchHit", "Stats", "StoredArticle", "Version",
-]
+from scraper.errors import ArchiveError, ScraperError
+from scraper.models import Article
 
 log = logging.getLogger(__name__)
 
@@ -782,7 +779,7 @@ class Archive:
 
     # -- re-extraction ---------------------------------------------------------
 
-    def raw_pages(self) -> Iterator[RawPage]:
+    def raw_pages(self) -> Iterator[StoredPage]:
         """Every stored raw page, decompressed, in the order first stored."""
         last = 0
         while True:
@@ -802,7 +799,7 @@ class Archive:
                 except zlib.error as e:
                     raise ArchiveError(f"raw page {sha} in {self.path} is damaged ({e}); "
                                        f"fetch {url} again") from e
-                yield RawPage(sha, url, fetched_at, content_type, encoding, content)
+                yield StoredPage(sha, url, fetched_at, content_type, encoding, content)
 
     def reextract(self, extract: Callable[[bytes, str], Article]) -> ReextractCounts:
         """Run ``extract(raw, url)`` over every raw page and ingest what changed.
@@ -839,7 +836,7 @@ class Archive:
                 outcomes[result.outcome] += 1
         return ReextractCounts(pages=pages, failed=failed, outcomes=outcomes, older=older, not_articles=not_articles)
 
-    def _reapply(self, conn: sqlite3.Connection, p: Digest, page: RawPage) -> IngestResult | None:
+    def _reapply(self, conn: sqlite3.Connection, p: Digest, page: StoredPage) -> IngestResult | None:
         """Ingest a re-extracted page at its fetch time; None for an older page of a story (left as it is)."""
         found = self._find(conn, p)
         if found is not None and self._newest_raw(conn, found.id) not in (None, page.sha256):

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .errors import ArchiveError
-from .schema import transaction
+from scraper.archive.schema import transaction
+from scraper.errors import ArchiveError
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,18 +12,20 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
-from . import days, render, warc, web
-from .archive import Archive
-from .config import Settings, SiteProfile, load_settings, load_sites
-from .crawl import CrawlOptions, RunResult
-from .crawl import run as run_crawl
-from .errors import InputError, ScraperError, UsageError
-from .extract import extract, extract_raw
-from .fetch import Fetcher
-from .models import Article
-from .pipeline import ArchiveThread, PageOutcome, fetch_and_store, import_warc
-from .sources import read_file, read_source
-from .urls import canonical
+from scraper import days
+from scraper.archive import Archive, warc
+from scraper.cli import render, web
+from scraper.crawl.runner import CrawlOptions, RunResult
+from scraper.crawl.runner import run as run_crawl
+from scraper.errors import InputError, ScraperError, UsageError
+from scraper.extract import extract, extract_raw
+from scraper.fetch.fetcher import Fetcher
+from scraper.fetch.source import read_file, read_source
+from scraper.models import Article
+from scraper.pipeline import ArchiveThread, PageOutcome, fetch_and_store, import_warc
+from scraper.settings import Settings, load_settings
+from scraper.sites import SiteProfile, load_sites
+from scraper.urls import canonical
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .errors import InputError
+from scraper.errors import InputError
 
 #: A sitemap may hold 50,000 URLs and be 50 MB uncompressed (sitemaps.org).
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from .errors import ArchiveError, ScraperError
+from scraper.errors import ArchiveError, ScraperError
 
 #: sysexits.h EX_TEMPFAIL: "try again later", which is exactly the case.
 EXIT_LOCKED = 75

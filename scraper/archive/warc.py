@@ -47,11 +47,12 @@ from warcio.bufferedreaders import ChunkedDataReader
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from . import __version__, inflate
-from .decode import header_charset
-from .errors import FetchError, InputError
-from .fetch import FetchOptions
-from .models import Exchange
+from scraper import __version__
+from scraper.decode import header_charset
+from scraper.errors import FetchError, InputError
+from scraper.fetch import inflate
+from scraper.fetch.fetcher import FetchOptions
+from scraper.models import Exchange
 
 log = logging.getLogger(__name__)
 

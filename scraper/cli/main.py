@@ -24,8 +24,10 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from . import __version__, commands, heap
-from .errors import ScraperError, UsageError
+from scraper import __version__
+from scraper.cli import commands
+from scraper.crawl import heap
+from scraper.errors import ScraperError, UsageError
 
 #: How every --since/--until reads its day (see scraper/days.py).
 _DAY = "YYYY-MM-DD, a whole day in Seoul time (KST), included"

@@ -60,13 +60,14 @@ from urllib.request import getproxies
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
-from . import __version__, inflate
-from .decode import decode, header_charset
-from .errors import ConfigError, FetchConnectError, FetchError, FetchRefused, FetchStatusError, FetchTimeout
-from .models import Exchange, RawPage, pickled_as_tuple
-from .politeness import RobotsCache, RobotsVerdict, Throttle, Unreachable, host_key, retry_after_s
-from .transport import KeepAliveTransport
-from .urls import is_http_url
+from scraper import __version__
+from scraper.decode import decode, header_charset
+from scraper.errors import ConfigError, FetchConnectError, FetchError, FetchRefused, FetchStatusError, FetchTimeout
+from scraper.fetch import inflate
+from scraper.fetch.politeness import RobotsCache, RobotsVerdict, Throttle, Unreachable, host_key, retry_after_s
+from scraper.fetch.transport import KeepAliveTransport
+from scraper.models import Exchange, RawPage, pickled_as_tuple
+from scraper.urls import is_http_url
 
 log = logging.getLogger(__name__)
 

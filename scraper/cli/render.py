@@ -13,12 +13,12 @@ from dataclasses import asdict
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .models import Article
+from scraper.models import Article
 
 if TYPE_CHECKING:
-    from .archive import ReextractCounts, SearchHit, Stats, StoredArticle, Version
-    from .crawl import RunResult
-    from .pipeline import PageOutcome, WarcImport
+    from scraper.archive import ReextractCounts, SearchHit, Stats, StoredArticle, Version
+    from scraper.crawl.runner import RunResult
+    from scraper.pipeline import PageOutcome, WarcImport
 
 #: The archive's words, always shown for a WARC file, zero or not.
 _STORED = ("new", "updated", "unchanged", "duplicate", "near-duplicate")

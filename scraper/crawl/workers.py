@@ -34,11 +34,11 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
-from . import heap
-from .config import SiteProfile
-from .fetch import Fetcher, FetchOptions, Recorder
-from .models import Exchange
-from .pipeline import Fetched, fetch_page
+from scraper.crawl import heap
+from scraper.fetch.fetcher import Fetcher, FetchOptions, Recorder
+from scraper.models import Exchange
+from scraper.pipeline import Fetched, fetch_page
+from scraper.sites import SiteProfile
 
 log = logging.getLogger(__name__)
 

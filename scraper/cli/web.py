@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, ScraperError
+from scraper.errors import ConfigError, ScraperError
 
 #: the metadata file; plain ``datasette ARCHIVE -m METADATA`` uses it too
 METADATA = Path(__file__).with_name("datasette-metadata.yaml")

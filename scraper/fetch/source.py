@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .decode import looks_binary
-from .errors import InputError
-from .fetch import fetch_page
-from .models import RawPage
-from .urls import is_http_url
+from scraper.decode import looks_binary
+from scraper.errors import InputError
+from scraper.fetch.fetcher import fetch_page
+from scraper.models import RawPage
+from scraper.urls import is_http_url
 
 #: Local files larger than this are refused before reading them into memory.
 MAX_FILE_BYTES = 64 * 1024 * 1024

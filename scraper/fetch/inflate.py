@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import brotli  # type: ignore[import-untyped]
 
-from .errors import FetchError, FetchRefused
+from scraper.errors import FetchError, FetchRefused
 
 # Largest output asked of one decompression call: small enough that a bomb never
 # allocates much past the cap, large enough that a normal page takes few calls.

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .errors import ArchiveError
+from scraper.errors import ArchiveError
 
 #: ``PRAGMA application_id`` of every archive: the ASCII bytes "KBSA" (KBS
 #: archive), so a hex dump of the header shows whose file it is. Never change

@@ -25,16 +25,27 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import partial
 from pathlib import Path
 
-from . import archive_file, days, health, urls, warc
-from .archive import Archive
-from .config import Settings, SiteProfile, load_sites
-from .discover import MAX_SITEMAP_BYTES, Discovered, daily_sitemaps, parse_news_list, parse_sitemap
-from .errors import FetchConnectError, InputError, ScraperError, UsageError
-from .fetch import FEED_TYPES, Fetcher, FetchOptions, Recorder
-from .frontier import Backoff, Entry, Frontier, Standing, close_dead_runs, finish_run, recent_fields, start_run
-from .lock import RunLock
-from .pipeline import ArchiveThread, Fetched, PageOutcome, archive_fetched, fetch_page
-from .processes import FetchProcesses
+from scraper import days, urls
+from scraper.archive import Archive, health, warc
+from scraper.archive import file as archive_file
+from scraper.crawl.discover import MAX_SITEMAP_BYTES, Discovered, daily_sitemaps, parse_news_list, parse_sitemap
+from scraper.crawl.frontier import (
+    Backoff,
+    Entry,
+    Frontier,
+    Standing,
+    close_dead_runs,
+    finish_run,
+    recent_fields,
+    start_run,
+)
+from scraper.crawl.lock import RunLock
+from scraper.crawl.workers import FetchProcesses
+from scraper.errors import FetchConnectError, InputError, ScraperError, UsageError
+from scraper.fetch.fetcher import FEED_TYPES, Fetcher, FetchOptions, Recorder
+from scraper.pipeline import ArchiveThread, Fetched, PageOutcome, archive_fetched, fetch_page
+from scraper.settings import Settings
+from scraper.sites import SiteProfile, load_sites
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,34 @@
+"""The archive: one SQLite file that keeps every story once and every version of it.
+
+    store.py     Archive: ingest (dedup, versions), search, export, stats, re-extraction
+    schema.py    the tables and their migrations
+    results.py   the typed rows the archive returns
+    file.py      which files are our archives (PRAGMA application_id), read-only opening
+    digest.py    an article made ready to store (JSON, SimHash, the raw page compressed)
+    simhash.py   near-duplicate fingerprints
+    health.py    where extracted fields came from, run by run (a redesign shows here)
+    warc.py      WARC files in and out
+"""
+
+from scraper.archive.results import (
+    CSV_COLUMNS,
+    OUTCOMES,
+    FetchRecord,
+    IngestResult,
+    NearDuplicatePolicy,
+    Outcome,
+    ReextractCounts,
+    RunFailure,
+    RunInfo,
+    SearchHit,
+    Stats,
+    StoredArticle,
+    StoredPage,
+    Version,
+)
+from scraper.archive.store import Archive
+
+__all__ = [
+    "CSV_COLUMNS", "OUTCOMES", "Archive", "FetchRecord", "IngestResult", "NearDuplicatePolicy", "Outcome",
+    "ReextractCounts", "RunFailure", "RunInfo", "SearchHit", "Stats", "StoredArticle", "StoredPage", "Version",
+]
