@@ -12,7 +12,11 @@
     │   ├── FetchStatusError  carries .status
     │   └── FetchRefused      robots.txt, size cap, wrong content type, bad scheme
     ├── ExtractError          a page could not be turned into an Article at all
-    └── ArchiveError          the SQLite archive failed (locked, corrupt, read-only)
+    ├── ArchiveError          the SQLite archive failed (locked, corrupt, read-only, not ours)
+    └── LockedError           another crawl holds the archive's lock
+
+Which exit code each one ends the ``scraper`` command with is decided in one
+place, ``scraper.cli.exits``.
 
 Third-party exceptions are translated once, at the module that talks to the
 library (``raise ... from e``), so callers only ever catch these.
@@ -24,12 +28,9 @@ from __future__ import annotations
 class ScraperError(Exception):
     """Base class: an expected failure with a message fit for the user."""
 
-    #: process exit code the CLI uses when this error ends a command
-    exit_code = 1
-
 
 class ConfigError(ScraperError):
-    exit_code = 2
+    pass
 
 
 class UsageError(ConfigError):
@@ -72,3 +73,7 @@ class ExtractError(ScraperError):
 
 class ArchiveError(ScraperError):
     pass
+
+
+class LockedError(ScraperError):
+    """Another run holds the archive's lock: try again later."""

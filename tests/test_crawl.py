@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from scraper.cli import exits
 from scraper.cli.main import main
 from scraper.crawl import CrawlOptions, RunResult, run
 from scraper.crawl.lock import RunLock
@@ -169,17 +170,17 @@ def test_a_dead_link_fails_one_run_and_waits_for_its_backoff(settings: Settings,
                    now=lambda: start + timedelta(hours=hours))
 
     result = at(0)
-    assert result.status == "failed" and result.counts == {"failed": 1} and result.exit_code == 1
+    assert result.status == "failed" and result.counts == {"failed": 1} and exits.for_run(result.status) == 1
     assert result.failures[0].reason == "status-404"
     assert f"failed: {missing} (status-404)" in result.summary()
     assert rows(settings, "SELECT state, attempts FROM frontier") == [("gone", 1)]
     # the next runs of the day leave it alone and succeed
     for hours in (0.1, 6, 23):
-        assert (at(hours).counts, at(hours).exit_code) == ({}, 0)
+        assert (at(hours).counts, exits.for_run(at(hours).status)) == ({}, 0)
     assert site.fetches(7800005) == 1
     # a day later it is asked again; still gone, that is no failure of this run
     again = at(25)
-    assert again.counts == {"still-failing": 1} and again.exit_code == 0
+    assert again.counts == {"still-failing": 1} and exits.for_run(again.status) == 0
     assert "failed:" not in again.summary()
     assert site.fetches(7800005) == 2
     # then a week; the page came back meanwhile
@@ -215,7 +216,7 @@ def test_transient_failures_back_off_and_are_reported_once(settings: Settings, s
     fetched = [r.counts for r in results]
     assert fetched == [{"failed": 1}, {}, {"still-failing": 1}, {}, {"still-failing": 1}, {"still-failing": 1}, {},
                        {"still-failing": 1}, {"still-failing": 1}]
-    assert [r.exit_code for r in results] == [1, 0, 0, 0, 0, 0, 0, 0, 0]
+    assert [exits.for_run(r.status) for r in results] == [1, 0, 0, 0, 0, 0, 0, 0, 0]
     assert [len(r.warnings) for r in results] == [0, 0, 0, 0, 1, 0, 0, 0, 0]
     assert "has failed 3 times in a row (status-503)" in results[4].warnings[0]
 
@@ -350,7 +351,7 @@ def test_a_redesign_is_noticed_the_same_day(settings: Settings, site: FakeKbs,
             site.add(ncd)
         results.append(run(settings, CrawlOptions(sitemaps=(site.sitemap_url,), impolite=True),
                            now=lambda n=n: day + timedelta(days=n // 3, hours=n)))
-    assert [r.exit_code for r in results] == [0, 0, 0, 3]
+    assert [exits.for_run(r.status) for r in results] == [0, 0, 0, 3]
     assert [r.status for r in results] == ["ok", "ok", "ok", "degraded"]
     assert results[3].counts["new"] == 25 and not results[0].warnings
     (line,) = results[3].warnings

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from scraper.crawl.lock import EXIT_LOCKED, LockedError, RunLock
+from scraper.cli import exits
+from scraper.crawl.lock import RunLock
+from scraper.errors import LockedError
 
 HOLDER = """
 import sys, time
@@ -36,7 +38,7 @@ def test_second_run_is_refused_while_first_holds(tmp_path: Path) -> None:
     try:
         with pytest.raises(LockedError, match=f"pid {holder.pid}") as caught:
             RunLock(archive).acquire()
-        assert caught.value.exit_code == EXIT_LOCKED == 75
+        assert exits.for_error(caught.value) == exits.LOCKED == 75
     finally:
         holder.kill()
         holder.wait()

@@ -14,7 +14,7 @@ from typing import IO
 
 from scraper import days
 from scraper.archive import Archive, warc
-from scraper.cli import render, web
+from scraper.cli import exits, render, web
 from scraper.crawl.runner import CrawlOptions, RunResult
 from scraper.crawl.runner import run as run_crawl
 from scraper.errors import InputError, ScraperError, UsageError
@@ -26,8 +26,6 @@ from scraper.pipeline import ArchiveThread, PageOutcome, fetch_and_store, import
 from scraper.settings import Settings, load_settings
 from scraper.sites import SiteProfile, load_sites
 from scraper.urls import canonical
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
@@ -72,7 +70,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         try:
             article = extract_raw(read_source(source, url=args.url), site=args.site)
         except ScraperError as e:
-            if e.exit_code == EXIT_USAGE:
+            if exits.for_error(e) == exits.USAGE:
                 raise
             print(f"Error: {e}", file=sys.stderr)
             failed += 1
@@ -82,7 +80,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         articles.append(article)
     if articles:
         print(render.articles(articles, args.format, single=len(args.sources) == 1))
-    return EXIT_FAILED if failed else EXIT_OK
+    return exits.FAILED if failed else exits.OK
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -92,7 +90,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     with (warc.recording(args.warc, settings.fetch) as recorder,
           open_archive(args, settings, create=True) as archive):
         outcomes = asyncio.run(_fetch_all(args.urls, settings, archive, sites, args.site, args.json, recorder))
-    return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILED
+    return exits.OK if all(o.ok for o in outcomes) else exits.FAILED
 
 
 async def _fetch_all(urls: list[str], settings: Settings, archive: Archive, sites: Mapping[str, SiteProfile],
@@ -121,7 +119,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 print(render.outcome_json(outcome) if args.json else render.outcome_line(outcome, label=name))
                 ok = outcome.ok
             failed += not ok
-    return EXIT_FAILED if failed else EXIT_OK
+    return exits.FAILED if failed else exits.OK
 
 
 def _import_page(archive: Archive, name: str, args: argparse.Namespace) -> PageOutcome:
@@ -160,14 +158,14 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     with render.CrawlProgress(enabled=render.is_terminal() and not args.quiet) as progress:
         result = run_crawl(settings, options, db=args.db, on_page=progress.page, on_start=progress.start)
     _report_crawl(result, args)
-    return result.exit_code
+    return exits.for_run(result.status)
 
 
 def _report_crawl(result: RunResult, args: argparse.Namespace) -> None:
     """Failures (with --verbose), errors, a dry run's URLs, then the one summary line cron mails."""
     for failure in result.failures if args.verbose else ():
         render.warn(f"failed {failure.url}: {failure.reason}: {failure.detail}")
-    summarised = not args.quiet or result.exit_code
+    summarised = not args.quiet or exits.for_run(result.status) != exits.OK
     for error in result.errors[1:] if summarised else result.errors:  # the summary line names the first
         render.warn(error)
     if result.planned:
@@ -185,7 +183,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         hits = archive.search(args.query, limit=args.limit, since=args.since, until=args.until, section=args.section,
                               raw=args.fts)
     print(render.hits(hits, as_json=args.json))
-    return EXIT_OK
+    return exits.OK
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -199,7 +197,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             raise InputError(f"no article {args.article!r} in {archive.path}")
         versions = archive.versions(stored.id) if args.versions else []
     print(render.stored(stored, versions, as_json=args.json))
-    return EXIT_OK
+    return exits.OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -212,7 +210,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         else:
             count = _export_to_file(archive, Path(args.output), args)
     render.note(f"exported {count} articles")
-    return EXIT_OK
+    return exits.OK
 
 
 def _export(archive: Archive, fh: IO[str], args: argparse.Namespace) -> int:
@@ -243,7 +241,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     with open_archive(args, read_only=True) as archive:
         stats = archive.stats(days=args.days, runs=args.runs)
     print(render.stats(stats, as_json=args.json, failures=args.failures))
-    return EXIT_OK
+    return exits.OK
 
 
 def cmd_reextract(args: argparse.Namespace) -> int:
@@ -251,13 +249,13 @@ def cmd_reextract(args: argparse.Namespace) -> int:
     with open_archive(args) as archive:
         counts = archive.reextract(lambda raw, url: extract(raw, url=url, sites=sites))
     print(render.reextract(counts))
-    return EXIT_FAILED if counts.failed else EXIT_OK
+    return exits.FAILED if counts.failed else exits.OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.print_metadata:
         print(web.METADATA)
-        return EXIT_OK
+        return exits.OK
     web.require_datasette()  # before touching the archive: the install hint is the first thing to fix
     # Opening it once upgrades an older archive's schema (when it may be written), so the
     # views the metadata names exist, and finds out whether SQLite can lock it for reading.
@@ -267,4 +265,4 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                log_level="warning" if args.quiet else "info", immutable=immutable)
     render.note(f"serving {path} {'immutable' if immutable else 'read-only'} at {options.url} (Ctrl-C to stop)")
     web.serve(path, options)
-    return EXIT_OK
+    return exits.OK

@@ -1,15 +1,5 @@
-"""The ``scraper`` command: parse arguments, call commands.py, map errors to exit codes.
+"""The ``scraper`` command: parse arguments, call commands.py, turn errors into exit codes (exits.py).
 
-Exit codes (also in README):
-    0   everything asked for was done
-    1   some pages failed, or a crawl's failures passed its threshold (the rest was done);
-        also any ArchiveError or InputError, among them a --db file that is not an archive
-        of ours, which every command refuses (ArchiveError) and leaves byte-for-byte as it was
-    2   usage or configuration error (also: ``scraper serve`` without the web extra installed);
-        a crawl refused this way takes no lock and records no run
-    3   a crawl's extraction degraded: fields read by fallbacks far more than usual (a redesign?)
-    75  another crawl holds the archive's lock (try again later)
-    130 interrupted by Ctrl-C (and a crawl stopped by SIGTERM; it is recorded as interrupted)
 Usage errors print argparse's usage line and ``scraper COMMAND: error: ...``;
 other expected errors print one ``Error: ...`` line on stderr; anything else
 is a bug and shows its traceback.
@@ -25,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from scraper import __version__
-from scraper.cli import commands
+from scraper.cli import commands, exits
 from scraper.crawl import heap
 from scraper.errors import ScraperError, UsageError
 
@@ -168,7 +158,7 @@ def _refuse(parser: argparse.ArgumentParser, error: UsageError) -> int:
     """What argparse prints for a bad option, so every usage error reads the same; exits 2 without SystemExit."""
     parser.print_usage(sys.stderr)
     print(f"{parser.prog}: error: {error}", file=sys.stderr)
-    return error.exit_code
+    return exits.USAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -182,10 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _refuse(args.parser, e)
     except ScraperError as e:
         print(f"Error: {e}", file=sys.stderr)
-        return e.exit_code
+        return exits.for_error(e)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
-        return 130
+        return exits.INTERRUPTED
     except BrokenPipeError:
         sys.stderr.close()  # `scraper ... | head` closed the pipe: not an error worth a message
-        return commands.EXIT_OK
+        return exits.OK

@@ -14,16 +14,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from scraper.errors import ArchiveError, ScraperError
-
-#: sysexits.h EX_TEMPFAIL: "try again later", which is exactly the case.
-EXIT_LOCKED = 75
-
-
-class LockedError(ScraperError):
-    """Another run holds the archive's lock."""
-
-    exit_code = EXIT_LOCKED
+from scraper.errors import ArchiveError, LockedError
 
 
 class RunLock:

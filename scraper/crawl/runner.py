@@ -105,10 +105,6 @@ class RunResult:
     def fetched(self) -> int:
         return sum(self.counts.values())
 
-    @property
-    def exit_code(self) -> int:
-        return {"ok": 0, "dry-run": 0, "degraded": 3, "interrupted": 130}.get(self.status, 1)
-
     def summary(self) -> str:
         c = self.counts
         parts = [f"{self.status}: discovered {self.discovered}", f"fetched {self.fetched}"] + [
