@@ -21,20 +21,21 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from scraper.archive import Archive, FetchRecord, warc
+from scraper.archive import OUTCOMES, Archive, FetchRecord, warc
 from scraper.archive.digest import Digest, digest
 from scraper.errors import InputError, ScraperError
 from scraper.extract import extract_raw_with_report
 from scraper.fetch.fetcher import Fetcher, FetchResult
+from scraper.fetch.source import read_file
 from scraper.models import Article, Exchange, FieldReport, RawPage, pickled_as_tuple
 from scraper.sites import SiteProfile
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: What can happen to one URL; the first five are the archive's own words. A crawl says
-#: "still-failing" for a URL that failed in its previous try too (see frontier.py).
-OUTCOMES = ("new", "updated", "unchanged", "duplicate", "near-duplicate", "failed", "still-failing")
+#: What can happen to one URL: the archive's own words, then "failed", and "still-failing",
+#: which a crawl says of a URL that failed in its previous try too (see crawl/frontier.py).
+PAGE_OUTCOMES: tuple[str, ...] = (*OUTCOMES, "failed", "still-failing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +209,7 @@ class Fetched:
         return replace(self, result=replace(self.result, content=b""))
 
 
-async def fetch_page(url: str, *, fetcher: Fetcher, etag: str | None, last_modified: str | None,
+async def fetch_and_extract(url: str, *, fetcher: Fetcher, etag: str | None, last_modified: str | None,
                      sites: Mapping[str, SiteProfile], site: str = "auto") -> Fetched:
     """Fetch ``url`` (conditionally when validators are given) and extract it; never raises for a bad page."""
     try:
@@ -240,12 +241,13 @@ async def fetch_and_store(
 ) -> PageOutcome:
     """Fetch ``url`` (conditionally when we have its validators), extract, ingest."""
     etag, last_modified = await db.call(db.archive.conditional_headers, url)
-    fetched = await fetch_page(url, fetcher=fetcher, etag=etag, last_modified=last_modified, sites=sites, site=site)
+    fetched = await fetch_and_extract(url, fetcher=fetcher, etag=etag, last_modified=last_modified, sites=sites,
+                                      site=site)
     return await store_fetched(fetched, db=db)
 
 
 async def store_fetched(fetched: Fetched, *, db: ArchiveThread) -> PageOutcome:
-    """Archive what ``fetch_page`` made of a URL: the page, or the failure, and the fetch in the log."""
+    """Archive what ``fetch_and_extract`` made of a URL: the page, or the failure, and the fetch in the log."""
     return await db.call(archive_fetched, db.archive, fetched)
 
 
@@ -282,7 +284,7 @@ def archive_article(archive: Archive, url: str, page: RawPage, fetch: FetchRecor
                     unreadable: str | None, *, log_fetch: bool = True, ready: Digest | None = None) -> PageOutcome:
     """Ingest an extracted page (``article``, or why it could not be read: ``unreadable``).
 
-    ``ready``: the article digested already (``fetch_page`` does it where it fetched).
+    ``ready``: the article digested already (``fetch_and_extract`` does it where it fetched).
     """
     if article is None:  # binary data, an oversized page: the fetch is kept, the page is not
         if log_fetch:
@@ -303,6 +305,26 @@ def _record(result: FetchResult, size: int | None = None) -> FetchRecord:
     """The fetch log's row; ``size``: the page's length when its bytes stayed behind (``Fetched.for_transfer``)."""
     return FetchRecord(url=result.url, status=result.status, n_bytes=len(result.content) if size is None else size,
                        elapsed_s=result.elapsed_s, etag=result.etag, last_modified=result.last_modified)
+
+
+# -- import of saved pages ---------------------------------------------------------
+
+
+def import_page(path: Path, *, archive: Archive, sites: Mapping[str, SiteProfile], site: str = "auto",
+                url: str | None = None) -> PageOutcome:
+    """Archive a saved page (.html or .txt) as if it had just been fetched from ``url``
+    (default: the canonical address the page names); the same path and words as a fetch."""
+    try:
+        page = read_file(path, url=url)
+    except InputError as e:
+        return PageOutcome(str(path), "failed", reason="unreadable", detail=str(e))
+    article, _, unreadable = extract_page(page, sites=sites, site=site)
+    address = url or (article.canonical_url or article.url if article is not None else None)
+    if article is not None and not address:
+        return PageOutcome(str(path), "failed", reason="no-url",
+                           detail=f"{path}: the page names no URL; give one with --url")
+    return archive_article(archive, address or str(path), page, FetchRecord(url=address or str(path)), article,
+                           unreadable, log_fetch=False)
 
 
 # -- WARC import ------------------------------------------------------------------

@@ -190,3 +190,15 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
             main([command, "--help"])
         assert done.value.code == 0
         assert f"scraper {command}" in readme, command
+
+
+def test_import_says_what_fetch_says_of_a_page_that_is_no_article(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    menu = tmp_path / "menu.html"
+    menu.write_text("<html><head><link rel='canonical' href='https://news.kbs.co.kr/menu'></head>"
+                    "<body><nav><a href='/'>첫 화면</a></nav></body></html>", encoding="utf-8")
+    unnamed = FIXTURES / "kbs_interview.txt"  # a text copy names no address
+    db = tmp_path / "a.db"
+    assert main(["import", "--db", str(db), "--json", str(menu), str(unnamed)]) == 1
+    reasons = [json.loads(line)["reason"] for line in capsys.readouterr().out.splitlines()]
+    assert reasons == ["not-an-article", "no-url"]

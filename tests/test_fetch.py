@@ -25,7 +25,7 @@ import pytest
 
 from scraper import __version__
 from scraper.errors import FetchConnectError, FetchError, FetchRefused, FetchStatusError, FetchTimeout
-from scraper.fetch.fetcher import Fetcher, FetchOptions, FetchResult, fetch_page
+from scraper.fetch.fetcher import Fetcher, FetchOptions, FetchResult, fetch_one
 from scraper.fetch.politeness import retry_after_s
 
 from .server import ETAG, LAST_MODIFIED, FakeClock, LocalServer
@@ -116,10 +116,10 @@ def test_an_unusable_redirect_is_refused(server: LocalServer) -> None:
 
 def test_fetch_page_is_the_synchronous_one_url_path(server: LocalServer) -> None:
     url = server.add("/news/view.do", "<p>sync</p>")
-    page = fetch_page(url, options=LOCAL)
+    page = fetch_one(url, options=LOCAL)
     assert (page.content, page.url, page.final_url, page.status) == (b"<p>sync</p>", url, url, 200)
     with pytest.raises(FetchStatusError, match="HTTP 404"):
-        fetch_page(server.url("/missing"), options=LOCAL)
+        fetch_one(server.url("/missing"), options=LOCAL)
 
 
 # -- timeouts and retries ------------------------------------------------------------------------

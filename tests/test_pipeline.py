@@ -1,4 +1,4 @@
-"""The crawl's archive thread (group commit, a failure inside a group), and what fetch_page hands it."""
+"""The crawl's archive thread (group commit, a failure inside a group), and what fetch_and_extract hands it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from scraper.archive.digest import digest
 from scraper.errors import ArchiveError
 from scraper.fetch.fetcher import Fetcher, FetchOptions
 from scraper.models import RelatedLink
-from scraper.pipeline import ArchiveThread, Fetched, fetch_page
+from scraper.pipeline import ArchiveThread, Fetched, fetch_and_extract
 from scraper.sites import SiteProfile
 
 from .conftest import FIXTURES
@@ -69,14 +69,15 @@ def test_a_failed_call_inside_a_group_loses_only_itself(tmp_path: Path) -> None:
         assert count(path, "articles") == 1
 
 
-def test_fetch_page_digests_articles_where_it_fetched_them(server: LocalServer, sites: dict[str, SiteProfile]) -> None:
+def test_fetch_and_extract_digests_articles_where_it_fetched_them(server: LocalServer,
+                                                                  sites: dict[str, SiteProfile]) -> None:
     """A fetch process sends its pages ready to store; a page that is no article is sent as it is."""
     article_url = server.add("/news/view.do?ncd=8221473", (FIXTURES / "kbs2025_text.html").read_bytes())
     other_url = server.add("/about", (FIXTURES / "not_article.html").read_bytes())
 
     async def fetch(url: str) -> Fetched:
         async with Fetcher(options=FetchOptions().without_politeness()) as fetcher:
-            return await fetch_page(url, fetcher=fetcher, etag=None, last_modified=None, sites=sites)
+            return await fetch_and_extract(url, fetcher=fetcher, etag=None, last_modified=None, sites=sites)
 
     fetched = asyncio.run(fetch(article_url))
     assert fetched.article is not None and fetched.result is not None and fetched.digest is not None

@@ -3,7 +3,7 @@
 Storing an article needs its JSON, its SimHash and the raw page compressed and
 hashed. None of that reads the archive, so it can be done anywhere, before the
 write lock is taken: ``Archive.ingest`` does it itself, and a crawl with fetch
-processes has each process do it for its own pages (``pipeline.fetch_page``).
+processes has each process do it for its own pages (``pipeline.fetch_and_extract``).
 There it matters: the crawl's own process owns the archive and is the one
 part of a crawl that cannot be spread over cores, and these steps were about a
 fifth of its CPU.

@@ -144,10 +144,25 @@ def _hint(error: sqlite3.Error) -> str:
     return "the archive file may be damaged or in use by an incompatible program"
 
 
-def _csv_row(row: tuple[Any, ...], a: Article) -> list[Any]:
+class _Exported(NamedTuple):
+    """One article as ``export`` reads it: the archive's facts, and its latest version's JSON."""
+
+    archive_id: int
+    canonical_url: str
+    first_seen: str
+    last_seen: str
+    duplicate_of: int | None
+    near_duplicate_of: int | None
+    versions: int
+    article_json: str
+
+
+def _csv_row(row: _Exported, a: Article) -> list[Any]:
+    """The ``CSV_COLUMNS`` of one article."""
     reporters = "; ".join(f"{r.name} <{r.email}>" if r.email else r.name for r in a.reporters)
-    return [row[0], row[1], a.site, a.article_id, a.title, a.section, a.published_at, a.updated_at, reporters,
-            a.body, a.copyright, a.content_hash, row[2], row[3], row[4], row[5], row[6]]
+    return [row.archive_id, row.canonical_url, a.site, a.article_id, a.title, a.section, a.published_at,
+            a.updated_at, reporters, a.body, a.copyright, a.content_hash, row.first_seen, row.last_seen,
+            row.duplicate_of, row.near_duplicate_of, row.versions]
 
 
 def _run_info(row: tuple[Any, ...]) -> RunInfo:
@@ -736,10 +751,10 @@ class Archive:
             f" FROM articles a WHERE {_in_days('a.published_at')} ORDER BY a.id"
         )
         with self._errors("export articles"):
-            for row in self._conn.execute(sql, bounds):
-                data = json.loads(row[7])
+            for row in map(_Exported._make, self._conn.execute(sql, bounds)):
+                data = json.loads(row.article_json)
                 if fmt == "jsonl":
-                    fh.write(json.dumps({"archive_id": row[0], **data}, ensure_ascii=False) + "\n")
+                    fh.write(json.dumps({"archive_id": row.archive_id, **data}, ensure_ascii=False) + "\n")
                 else:
                     writer.writerow(_csv_row(row, Article.from_dict(data)))
                 count += 1

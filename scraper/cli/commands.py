@@ -20,9 +20,9 @@ from scraper.crawl.runner import run as run_crawl
 from scraper.errors import InputError, ScraperError, UsageError
 from scraper.extract import extract, extract_raw
 from scraper.fetch.fetcher import Fetcher
-from scraper.fetch.source import read_file, read_source
+from scraper.fetch.source import read_source
 from scraper.models import Article
-from scraper.pipeline import ArchiveThread, PageOutcome, fetch_and_store, import_warc
+from scraper.pipeline import ArchiveThread, PageOutcome, fetch_and_store, import_page, import_warc
 from scraper.settings import Settings, load_settings
 from scraper.sites import SiteProfile, load_sites
 from scraper.urls import canonical
@@ -115,26 +115,11 @@ def cmd_import(args: argparse.Namespace) -> int:
             if warc.is_warc(Path(name)):
                 ok = _import_warc(archive, Path(name), settings, sites, args)
             else:
-                outcome = _import_page(archive, name, args)
+                outcome = import_page(Path(name), archive=archive, sites=sites, site=args.site, url=args.url)
                 print(render.outcome_json(outcome) if args.json else render.outcome_line(outcome, label=name))
                 ok = outcome.ok
             failed += not ok
     return exits.FAILED if failed else exits.OK
-
-
-def _import_page(archive: Archive, name: str, args: argparse.Namespace) -> PageOutcome:
-    try:
-        raw = read_file(Path(name), url=args.url)
-        article = extract_raw(raw, site=args.site)
-        url = args.url or article.canonical_url or article.url
-        if not url:
-            raise InputError(f"{name}: the page names no URL; give one with --url")
-        if not article.looks_like_article:
-            raise InputError(f"{name}: does not look like an article")
-        result = archive.ingest(article, url=url, raw=raw.content, content_type=raw.content_type)
-        return PageOutcome(url, result.outcome, result.article_id, article.title)
-    except InputError as e:
-        return PageOutcome(name, "failed", reason="unreadable", detail=str(e))
 
 
 def _import_warc(archive: Archive, path: Path, settings: Settings, sites: Mapping[str, SiteProfile],

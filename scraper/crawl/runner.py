@@ -3,7 +3,7 @@
     run(settings, options)           lock, open the archive, crawl, record the run
       discover()                     sitemaps (and the list API) -> candidate URLs
       plan()                         which candidates need a fetch, into the frontier
-      work()                         frontier URLs: pipeline.fetch_page (here or in processes.py's
+      work()                         frontier URLs: pipeline.fetch_and_extract (here or in workers.py's
                                      fetch processes), then pipeline.archive_fetched
 
 The result is a ``RunResult`` (counts, failures, status), never an exception
@@ -43,7 +43,7 @@ from scraper.crawl.lock import RunLock
 from scraper.crawl.workers import FetchProcesses
 from scraper.errors import FetchConnectError, InputError, ScraperError, UsageError
 from scraper.fetch.fetcher import FEED_TYPES, Fetcher, FetchOptions, Recorder
-from scraper.pipeline import ArchiveThread, Fetched, PageOutcome, archive_fetched, fetch_page
+from scraper.pipeline import ArchiveThread, Fetched, PageOutcome, archive_fetched, fetch_and_extract
 from scraper.settings import Settings
 from scraper.sites import SiteProfile, load_sites
 
@@ -412,12 +412,12 @@ async def _page_fetch(state: _Run, pages: int) -> AsyncIterator[tuple[PageFetch,
     if processes > 1 and pages > 1 and state.options.impolite:
         async with FetchProcesses(processes, options=_fetch_options(state.settings, state.options),
                                   sites=state.sites, recorder=state.recorder) as workers:
-            yield workers.fetch_page, True
+            yield workers.fetch_and_extract, True
         return
     if processes > 1 and pages > 1:
         log.info("[crawl] processes = %d applies to --impolite crawls only: this one is paced by the site",
                  processes)
-    yield partial(fetch_page, fetcher=state.fetcher, sites=state.sites), False
+    yield partial(fetch_and_extract, fetcher=state.fetcher, sites=state.sites), False
 
 
 #: failure reasons that are no fault of the site: the URL is due again at once

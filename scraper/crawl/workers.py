@@ -10,7 +10,7 @@ dies (or a crawl killed with all its workers) loses no more than a page in
 flight, which the next run fetches again.
 
     async with FetchProcesses(2, options=fetch_options, sites=sites) as workers:
-        fetched = await workers.fetch_page(url, etag=None, last_modified=None)
+        fetched = await workers.fetch_and_extract(url, etag=None, last_modified=None)
 
 Each worker runs an event loop with its own ``Fetcher``; it takes jobs
 (``(job, url, etag, last_modified)``) from a pipe and answers each with a
@@ -37,7 +37,7 @@ from typing import Any
 from scraper.crawl import heap
 from scraper.fetch.fetcher import Fetcher, FetchOptions, Recorder
 from scraper.models import Exchange
-from scraper.pipeline import Fetched, fetch_page
+from scraper.pipeline import Fetched, fetch_and_extract
 from scraper.sites import SiteProfile
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class _Worker:
 
 
 class FetchProcesses:
-    """``count`` worker processes that fetch and extract; ``fetch_page`` as in ``pipeline``."""
+    """``count`` worker processes that fetch and extract; ``fetch_and_extract`` as in ``pipeline``."""
 
     def __init__(self, count: int, *, options: FetchOptions, sites: Mapping[str, SiteProfile], site: str = "auto",
                  recorder: Recorder | None = None) -> None:
@@ -106,7 +106,7 @@ class FetchProcesses:
         """Process ids of the workers still alive."""
         return tuple(w.process.pid for w in self._workers if w.alive and w.process.pid is not None)
 
-    async def fetch_page(self, url: str, *, etag: str | None, last_modified: str | None) -> Fetched:
+    async def fetch_and_extract(self, url: str, *, etag: str | None, last_modified: str | None) -> Fetched:
         alive = [w for w in self._workers if w.alive]
         if not alive:
             return Fetched(url, failure=("fetch-process-lost", None, "every fetch process has died"))
@@ -183,7 +183,7 @@ async def _serve(conn: Connection, options: FetchOptions, sites: dict[str, SiteP
             kept: list[Exchange] = []
             _exchanges.set(kept)
             try:
-                fetched = await fetch_page(url, fetcher=fetcher, etag=etag, last_modified=last_modified,
+                fetched = await fetch_and_extract(url, fetcher=fetcher, etag=etag, last_modified=last_modified,
                                            sites=sites, site=site)
             except Exception as e:  # a bug must cost one page, not the worker
                 fetched = Fetched(url, failure=("error", None, f"{type(e).__name__}: {e}"))

@@ -2,7 +2,7 @@
 
     async with Fetcher(options=FetchOptions()) as fetcher:     # owns one httpx.AsyncClient
         result = await fetcher.fetch(url, etag=..., last_modified=...)   # -> FetchResult
-    fetch_page(url) -> RawPage                                  # the same, synchronous, one URL
+    fetch_one(url) -> RawPage                                  # the same, synchronous, one URL
 
 For each URL: the scheme is checked; robots.txt is consulted; a Throttle slot
 is taken (politeness.py); the GET is sent and, when it fails in a way worth
@@ -599,7 +599,7 @@ def _kind(content_type: str | None) -> str:
     return "auto"
 
 
-def fetch_page(url: str, *, options: FetchOptions | None = None) -> RawPage:
+def fetch_one(url: str, *, options: FetchOptions | None = None) -> RawPage:
     """GET one page synchronously (for one-URL commands; not from inside a running event loop)."""
     return asyncio.run(_fetch_one(url, options or FetchOptions())).to_raw_page()
 

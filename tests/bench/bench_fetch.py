@@ -350,7 +350,7 @@ async def in_processes(urls: list[str], args: argparse.Namespace, pipeline: Pipe
 
         async def one() -> None:
             for url in queue:  # as the crawl does: hand the page to the archive, fetch the next
-                fetched = await workers.fetch_page(url, etag=None, last_modified=None)
+                fetched = await workers.fetch_and_extract(url, etag=None, last_modified=None)
                 await room.acquire()
                 task = asyncio.create_task(store(fetched))
                 storing.add(task)
