@@ -15,8 +15,8 @@ from typing import IO
 from scraper import days
 from scraper.archive import Archive, warc
 from scraper.cli import exits, render, web
-from scraper.crawl.runner import CrawlOptions, RunResult
-from scraper.crawl.runner import run as run_crawl
+from scraper.crawl import CrawlOptions, RunResult
+from scraper.crawl import run as run_crawl
 from scraper.errors import InputError, ScraperError, UsageError
 from scraper.extract import extract, extract_raw
 from scraper.fetch.fetcher import Fetcher

@@ -1,13 +1,18 @@
 """``scraper crawl``: discover -> plan -> fetch -> extract -> archive, resumably, from cron.
 
-    runner.py     run(): the lock, discovery, planning, the workers, the run's record
-    discover.py   sitemaps and list APIs -> candidate article URLs
+    runner.py     run(): the lock, then sources -> plan -> batch, and the run's record
+    state.py      CrawlOptions (what was asked) and CrawlState (what a run's parts share)
+    sources.py    the configured sources or --sitemap, read into candidate URLs
+    discover.py   parsing sitemaps and list APIs (pure)
+    plan.py       which candidates a run fetches
+    batch.py      fetching a batch: workers, the archive thread, frontier marks
     frontier.py   the queue of URLs kept in the archive (gone / failing URLs wait on a backoff)
     lock.py       one crawl per archive at a time
     workers.py    fetch processes for --impolite crawls of a mirror
     heap.py       malloc tuning for those processes
 """
 
-from scraper.crawl.runner import CrawlOptions, RunResult, run
+from scraper.crawl.runner import RunResult, run
+from scraper.crawl.state import CrawlOptions
 
 __all__ = ["CrawlOptions", "RunResult", "run"]

@@ -1,0 +1,70 @@
+"""What a crawl is asked to do (``CrawlOptions``) and what its parts share while it runs (``CrawlState``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from scraper import days, urls
+from scraper.archive import Archive, health
+from scraper.errors import UsageError
+from scraper.fetch.fetcher import Fetcher, Recorder
+from scraper.pipeline import PageOutcome
+from scraper.settings import Settings
+from scraper.sites import SiteProfile
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlOptions:
+    #: crawl the articles of these sitemaps instead of the configured sources
+    sitemaps: tuple[str, ...] = ()
+    since: date | None = None
+    until: date | None = None
+    #: overrides [crawl] max_pages_per_run
+    max_pages: int | None = None
+    dry_run: bool = False
+    #: switch robots.txt and pacing off (local mirrors, benchmarks)
+    impolite: bool = False
+    #: record every HTTP exchange (sitemaps and robots.txt too) into this WARC file, appending
+    warc: Path | None = None
+    #: overrides [crawl] processes
+    processes: int | None = None
+
+    def __post_init__(self) -> None:
+        # Usage errors, raised before a run takes the lock or is recorded.
+        for url in self.sitemaps:
+            if not urls.is_http_url(url):
+                raise UsageError(f"--sitemap {url}: not an http(s) URL")
+        if self.until is not None and self.since is None:
+            raise UsageError("--until ends a backfill: give --since too")
+        days.check_order(self.since, self.until)
+        if self.dry_run and self.warc is not None:
+            raise UsageError("--dry-run writes nothing, so it cannot record a --warc file")
+
+
+
+@dataclass(slots=True)
+class CrawlState:
+    """One run's settings, archive, fetcher and clock, and what it has noted so far."""
+
+    settings: Settings
+    options: CrawlOptions
+    archive: Archive
+    fetcher: Fetcher
+    sites: Mapping[str, SiteProfile]
+    now: Callable[[], datetime]
+    stop: asyncio.Event
+    on_page: Callable[[PageOutcome], None] | None = None
+    recorder: Recorder | None = None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: per site: article pages read, and where their fields came from
+    tallies: dict[str, health.Tally] = field(default_factory=dict)
+
+    def stamp(self) -> str:
+        return self.now().astimezone(UTC).isoformat(timespec="seconds")
+
+
