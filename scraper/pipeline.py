@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
@@ -24,11 +24,11 @@ from typing import Any, TypeVar
 from scraper.archive import OUTCOMES, Archive, FetchRecord, warc
 from scraper.archive.digest import Digest, digest
 from scraper.errors import InputError, ScraperError
-from scraper.extract import extract_raw_with_report
-from scraper.fetch.fetcher import Fetcher, FetchResult
+from scraper.extraction import extract_raw_with_report
+from scraper.fetch.fetcher import Fetcher, FetchOptions, FetchResult, Recorder
 from scraper.fetch.source import read_file
 from scraper.models import Article, Exchange, FieldReport, RawPage, pickled_as_tuple
-from scraper.sites import SiteProfile
+from scraper.sites import SiteProfile, bundled_sites
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -236,6 +236,38 @@ def extract_page(page: RawPage, *, sites: Mapping[str, SiteProfile], site: str
     return article, report, None
 
 
+def fetch_and_archive(url: str, *, archive: Archive, options: FetchOptions | None = None,
+                      sites: Mapping[str, SiteProfile] | None = None, site: str = "auto") -> PageOutcome:
+    """Fetch one URL politely, extract it and archive it; what became of it (never raises for a bad page)."""
+    return archive_urls([url], archive=archive, options=options, sites=sites, site=site)[0]
+
+
+def archive_urls(urls: Iterable[str], *, archive: Archive, options: FetchOptions | None = None,
+                 sites: Mapping[str, SiteProfile] | None = None, site: str = "auto", recorder: Recorder | None = None,
+                 on_outcome: Callable[[PageOutcome], None] | None = None) -> list[PageOutcome]:
+    """Fetch, extract and archive each URL in turn, politely, over one HTTP client; what became of each.
+
+    A URL archived before is asked for conditionally (ETag / Last-Modified).
+    ``on_outcome`` hears of each URL as soon as it is done.
+    """
+    return asyncio.run(_archive_urls(list(urls), archive, options or FetchOptions(), sites or bundled_sites(), site,
+                                     recorder, on_outcome))
+
+
+async def _archive_urls(urls: list[str], archive: Archive, options: FetchOptions, sites: Mapping[str, SiteProfile],
+                        site: str, recorder: Recorder | None,
+                        on_outcome: Callable[[PageOutcome], None] | None) -> list[PageOutcome]:
+    outcomes = []
+    async with Fetcher(options=options, recorder=recorder) as fetcher:
+        with ArchiveThread(archive) as db:
+            for url in urls:
+                outcome = await fetch_and_store(url, fetcher=fetcher, db=db, sites=sites, site=site)
+                if on_outcome is not None:
+                    on_outcome(outcome)
+                outcomes.append(outcome)
+    return outcomes
+
+
 async def fetch_and_store(
     url: str, *, fetcher: Fetcher, db: ArchiveThread, sites: Mapping[str, SiteProfile], site: str = "auto"
 ) -> PageOutcome:
@@ -298,7 +330,7 @@ def archive_article(archive: Archive, url: str, page: RawPage, fetch: FetchRecor
         return PageOutcome(url, "failed", reason="not-an-article", detail="no article text or article id on the page")
     ready = ready or digest(article, url=url, raw=page.content, content_type=page.content_type)
     stored = archive.ingest_digest(ready, url=url, fetched_at=fetch.fetched_at, fetch=fetch if log_fetch else None)
-    return PageOutcome(url, stored.outcome, stored.article_id, article.title)
+    return PageOutcome(url, stored.outcome, stored.archive_id, article.title)
 
 
 def _record(result: FetchResult, size: int | None = None) -> FetchRecord:

@@ -2,7 +2,7 @@
 
 The profiles ship inside the package (``scraper._config.sites``);
 ``load_sites(directory)`` reads another folder of them, so a user can add a
-site without touching the package. Extraction (``scraper.extract``) reads a
+site without touching the package. Extraction (``scraper.extraction``) reads a
 page with a profile; URLs (``scraper.urls``) are normalised with its rules.
 """
 

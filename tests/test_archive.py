@@ -232,7 +232,7 @@ def test_new_article_writes_every_table(archive: Archive, path: Path) -> None:
     assert version[0] == result.version_id and json.loads(version[2]) == [] and version[3] == page[0]
     assert Article.from_dict(json.loads(version[4])) == make_article()
     assert rows(path, "SELECT status, bytes, etag, raw_page, article, version, outcome FROM fetches") == [
-        (200, len(raw), '"v1"', page[0], result.article_id, result.version_id, "new")]
+        (200, len(raw), '"v1"', page[0], result.archive_id, result.version_id, "new")]
     assert count(path, "simhash_keys") == 28
 
 
@@ -264,7 +264,7 @@ def test_same_article_by_another_url_is_unchanged_and_only_last_seen_moves(
     later = clock.advance(hours=3)
     mobile = make_article(url=MOBILE_URL, canonical_url=None, section="뉴스")
     result = archive.ingest(mobile, url=MOBILE_URL)
-    assert (result.outcome, result.article_id, result.version_id) == ("unchanged", first.article_id,
+    assert (result.outcome, result.archive_id, result.version_id) == ("unchanged", first.archive_id,
                                                                       first.version_id)
     after = rows(path, "SELECT * FROM articles")[0]
     columns = [r[1] for r in rows(path, "PRAGMA table_info(articles)")]
@@ -294,15 +294,15 @@ def test_revision_chain_keeps_every_version_and_shows_the_latest(
     v3 = archive.ingest(make_article(title="[속보] 성남시 돌봄 확대 확정", body=STORY + "\n" + PARAGRAPH,
                                      reporters=(Reporter("박서연", None),)), url=URL)
     assert [v.outcome for v in (v1, v2, v3)] == ["new", "updated", "updated"]
-    assert v1.article_id == v2.article_id == v3.article_id
-    versions = archive.versions(v1.article_id)
+    assert v1.archive_id == v2.archive_id == v3.archive_id
+    versions = archive.versions(v1.archive_id)
     assert [v.id for v in versions] == [v1.version_id, v2.version_id, v3.version_id]
     assert [v.changed for v in versions] == [(), ("body",), ("title", "reporters")]
     assert [v.seen_at[11:16] for v in versions] == ["01:00", "02:00", "03:00"]
     assert rows(path, "SELECT title, first_seen, last_seen FROM articles") == [
         ("[속보] 성남시 돌봄 확대 확정", "2024-03-01T01:00:00+00:00", "2024-03-01T03:00:00+00:00")]
     assert rows(path, "SELECT name FROM reporters") == [("박서연",)]
-    assert [h.archive_id for h in archive.search("속보")] == [v1.article_id]
+    assert [h.archive_id for h in archive.search("속보")] == [v1.archive_id]
     assert archive.search("대폭 확대") == []  # the old title left the index
     assert count(path, "simhash_keys") == 28
 
@@ -313,18 +313,18 @@ def test_exact_duplicate_is_linked_never_a_second_story(archive: Archive, path: 
     raw = b"<html>copy</html>"
     result = archive.ingest(make_article(article_id="8000777"), url=copy_url, raw=raw,
                             fetch=FetchRecord(url=copy_url, status=200))
-    assert (result.outcome, result.article_id, result.duplicate_of) == ("duplicate", original.article_id,
-                                                                        original.article_id)
+    assert (result.outcome, result.archive_id, result.duplicate_of) == ("duplicate", original.archive_id,
+                                                                        original.archive_id)
     assert count(path, "articles") == 1 and count(path, "versions") == 1
     assert rows(path, "SELECT url, article, kind FROM urls WHERE kind = 'duplicate'") == [
-        (copy_url, original.article_id, "duplicate")]
+        (copy_url, original.archive_id, "duplicate")]
     assert rows(path, "SELECT article, site, article_id FROM duplicates") == [
-        (original.article_id, "kbs", "8000777")]
+        (original.archive_id, "kbs", "8000777")]
     assert count(path, "raw_pages") == 1
     assert rows(path, "SELECT article, outcome, raw_page IS NOT NULL FROM fetches") == [
-        (original.article_id, "duplicate", 1)]
+        (original.archive_id, "duplicate", 1)]
     stored = archive.get(copy_url)
-    assert stored is not None and stored.id == original.article_id
+    assert stored is not None and stored.id == original.archive_id
 
 
 def test_a_duplicate_that_later_changes_becomes_its_own_story(archive: Archive, path: Path) -> None:
@@ -334,7 +334,7 @@ def test_a_duplicate_that_later_changes_becomes_its_own_story(archive: Archive, 
     changed = make_article(article_id="8000777", body=OTHER)
     result = archive.ingest(changed, url=changed.url or "")
     assert result.outcome == "new"
-    assert rows(path, "SELECT article, kind FROM urls WHERE url = ?", (changed.url,)) == [(result.article_id,
+    assert rows(path, "SELECT article, kind FROM urls WHERE url = ?", (changed.url,)) == [(result.archive_id,
                                                                                           "canonical")]
     assert count(path, "duplicates") == 1  # the history stays
 
@@ -344,18 +344,18 @@ def test_update_that_copies_an_older_article_sets_duplicate_of(archive: Archive)
     other = make_article(article_id="8000500", body=OTHER, title="특별재난지역 검토")
     newer = archive.ingest(other, url=other.url or "")
     result = archive.ingest(make_article(article_id="8000500"), url=other.url or "")
-    assert (result.outcome, result.article_id, result.duplicate_of) == ("updated", newer.article_id,
-                                                                        older.article_id)
+    assert (result.outcome, result.archive_id, result.duplicate_of) == ("updated", newer.archive_id,
+                                                                        older.archive_id)
 
 
 def test_light_edit_under_another_id_is_a_linked_near_duplicate(archive: Archive, path: Path) -> None:
     original = archive.ingest(make_article(), url=URL)
     edited = make_article(article_id="8000900", body=STORY.replace("\n", "\n\n") + "\n" + PARAGRAPH)
     result = archive.ingest(edited, url=edited.url or "")
-    assert result.outcome == "near-duplicate" and result.near_duplicate_of == original.article_id
+    assert result.outcome == "near-duplicate" and result.near_duplicate_of == original.archive_id
     assert result.distance is not None and result.distance <= NearDuplicatePolicy().max_distance
     assert rows(path, "SELECT id, near_duplicate_of FROM articles ORDER BY id") == [
-        (original.article_id, None), (result.article_id, original.article_id)]
+        (original.archive_id, None), (result.archive_id, original.archive_id)]
 
 
 def test_template_siblings_are_not_linked(archive: Archive, path: Path) -> None:
@@ -717,7 +717,7 @@ def test_conditional_headers_of_many_urls_match_one_by_one(archive: Archive) -> 
 
 def test_get_by_id_canonical_and_alias(archive: Archive) -> None:
     result = archive.ingest(make_article(), url=MOBILE_URL)
-    by_id = archive.get(result.article_id)
+    by_id = archive.get(result.archive_id)
     assert by_id is not None and by_id.article == make_article() and by_id.version_id == result.version_id
     assert by_id.urls == (URL, MOBILE_URL)
     assert archive.get(URL) == archive.get(MOBILE_URL) == by_id
@@ -777,7 +777,7 @@ def _edited_story(archive: Archive) -> int:
     archive.ingest(edited, url=URL, raw=_json_page(edited), fetched_at="2024-03-01T05:00:00+00:00")
     again = archive.ingest(edited, url=URL, raw=_json_page(edited) + b" ", fetched_at="2024-03-01T09:00:00+00:00")
     assert again.outcome == "unchanged"
-    return again.article_id
+    return again.archive_id
 
 
 def test_reextract_twice_with_the_same_extractor_adds_nothing(archive: Archive, path: Path) -> None:
@@ -818,7 +818,7 @@ def test_related_links_that_change_alone_are_kept_without_a_version(archive: Arc
     assert rows(path, "SELECT kind, title, seen_at FROM related_links") == [("pick", "새로 추천된 기사", seen)]
     current = archive.get(URL)
     assert current is not None and current.article.related == moved.related
-    assert len(archive.versions(stored.article_id)) == 1
+    assert len(archive.versions(stored.archive_id)) == 1
 
 
 def test_show_numbers_versions_per_story(archive: Archive) -> None:

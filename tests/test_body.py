@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scraper.extract.body import build_turns, split_body, split_markers
+from scraper.extraction.body import build_turns, split_body, split_markers
 from scraper.models import Turn
 
 

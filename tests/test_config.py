@@ -23,7 +23,7 @@ def test_bundled_profiles_load() -> None:
 
 
 def test_bundled_sites_are_read_once_and_cannot_be_changed(monkeypatch: pytest.MonkeyPatch) -> None:
-    from scraper.extract import extract
+    from scraper.extraction import extract
 
     assert dict(bundled_sites()) == load_sites()
     reads: list[object] = []

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from scraper.extract.dates import Stamp, best, best_index, label_of, parse_date
+from scraper.extraction.dates import Stamp, best, best_index, label_of, parse_date
 
 
 @pytest.mark.parametrize(

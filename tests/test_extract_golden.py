@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from scraper.extract import extract
+from scraper.extraction import extract
 from scraper.models import Article
 from scraper.sites import SiteProfile
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from scraper.errors import InputError
-from scraper.extract import MAX_PAGE_CHARS, extract
+from scraper.extraction import MAX_PAGE_CHARS, extract
 from scraper.sites import SiteProfile
 
 KBS_HEAD = '<html><head><meta charset="utf-8"></head><body>'

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import pytest
 
-from scraper.extract import extract, extract_raw, extract_raw_with_report, extract_with_report
+from scraper.extraction import extract, extract_raw, extract_raw_with_report, extract_with_report
 from scraper.models import FieldReport, RawPage
 from scraper.sites import SiteProfile
 

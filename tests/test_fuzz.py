@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 
 from scraper import urls
 from scraper.errors import InputError
-from scraper.extract import extract
-from scraper.extract.notices import parse_tipline
+from scraper.extraction import extract
+from scraper.extraction.notices import parse_tipline
 from scraper.models import Article
 from scraper.sites import SiteProfile
 

@@ -33,7 +33,7 @@ import pytest
 from scraper.archive import Archive
 from scraper.cli.main import main
 from scraper.errors import ArchiveError
-from scraper.extract import extract
+from scraper.extraction import extract
 
 from .conftest import FIXTURES
 from .faulty_site import FAST_FETCH, write_config

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scraper.extract import extract
+from scraper.extraction import extract
 
 # KBS markup reduced to what decides the layout: two signatures (so the page is
 # KBS wherever it is served from), a title and a section in each layout's markup.

@@ -7,7 +7,7 @@ import time
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from scraper.extract.main_text import find_main_text
+from scraper.extraction.main_text import find_main_text
 
 ARTICLE = [
     "The city council voted on Tuesday to expand the late-night bus network, adding four routes.",

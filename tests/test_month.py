@@ -26,7 +26,7 @@ import pytest
 from scraper.archive import Archive
 from scraper.cli import exits
 from scraper.crawl import CrawlOptions, RunResult, run
-from scraper.extract import extract
+from scraper.extraction import extract
 from scraper.settings import Settings, load_settings
 from scraper.sites import SiteProfile, load_sites
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scraper.extract.notices import format_phone, is_copyright, is_tipline_head, parse_tipline, phones
+from scraper.extraction.notices import format_phone, is_copyright, is_tipline_head, parse_tipline, phones
 
 
 def test_kbs_shorthand_expands_to_both_numbers() -> None:

@@ -22,7 +22,7 @@ import pytest
 
 from scraper.archive.digest import digest
 from scraper.crawl import CrawlOptions, run
-from scraper.extract import extract_raw
+from scraper.extraction import extract_raw
 from scraper.fetch.fetcher import FetchResult
 from scraper.models import Exchange, pickled_as_tuple
 from scraper.pipeline import Fetched

@@ -29,7 +29,7 @@ from scraper import __version__
 from scraper.archive.warc import recording
 from scraper.cli.main import main
 from scraper.crawl import CrawlOptions, run
-from scraper.extract import extract_raw
+from scraper.extraction import extract_raw
 from scraper.fetch.fetcher import FetchOptions
 from scraper.fetch.source import read_file
 from scraper.models import Exchange

@@ -29,7 +29,7 @@ import pytest
 
 from scraper.archive import Archive
 from scraper.cli.web import METADATA
-from scraper.extract import extract
+from scraper.extraction import extract
 from scraper.models import Article
 
 from .conftest import FIXTURES
@@ -75,12 +75,12 @@ def build_archive(path: Path) -> dict[str, int]:
     ids: dict[str, int] = {}
     with Archive.open(path) as archive:
         glacier, raw = fixture_article("kbs2023_text.html", "https://news.kbs.co.kr/news/view.do?ncd=7683412")
-        ids["glacier"] = archive.ingest(glacier, url=glacier.url or "", raw=raw, content_type=html).article_id
+        ids["glacier"] = archive.ingest(glacier, url=glacier.url or "", raw=raw, content_type=html).archive_id
         economy, raw = fixture_article("kbs2025_text.html", "https://news.kbs.co.kr/news/pc/view/view.do?ncd=8221473")
         ids["economy"] = archive.ingest(economy, url=economy.url or "", raw=raw, content_type=html,
-                                        fetched_at="2025-03-18T02:00:00+00:00").article_id
+                                        fetched_at="2025-03-18T02:00:00+00:00").archive_id
         flood, raw = fixture_article("kbs2023_broadcast_tipline.html", "https://news.kbs.co.kr/news/view.do?ncd=7701958")
-        ids["flood"] = archive.ingest(flood, url=flood.url or "", raw=raw, content_type=html).article_id
+        ids["flood"] = archive.ingest(flood, url=flood.url or "", raw=raw, content_type=html).archive_id
         ids |= add_variants(archive, glacier, economy, flood)
     return ids
 
@@ -101,7 +101,7 @@ def add_variants(archive: Archive, glacier: Article, economy: Article, flood: Ar
     now = datetime.now(KST).replace(microsecond=0)
     seongnam = other_story(glacier, "8400001", title=SEONGNAM_TITLE, body=SEONGNAM_BODY, section="전국",
                            published_at=now.isoformat(), updated_at=None)
-    return {"near": result.article_id, "seongnam": archive.ingest(seongnam, url=seongnam.url or "").article_id}
+    return {"near": result.archive_id, "seongnam": archive.ingest(seongnam, url=seongnam.url or "").archive_id}
 
 
 def free_port() -> int:
@@ -246,7 +246,7 @@ def test_serving_never_blocks_a_crawl_writing_meanwhile(served: Served) -> None:
     before = rows(served, "article_list")
     with Archive.open(served.db, busy_timeout_s=2) as archive:  # a held lock would fail this within 2 s
         story, _ = fixture_article("kbs2025_traps.html", "https://news.kbs.co.kr/news/view.do?ncd=8357720")
-        added = archive.ingest(story, url=story.url or "").article_id
+        added = archive.ingest(story, url=story.url or "").archive_id
     after = rows(served, "article_list")
     assert len(after) == len(before) + 1 and added in {r["id"] for r in after}
 

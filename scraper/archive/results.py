@@ -51,8 +51,8 @@ class FetchRecord:
 @dataclass(frozen=True, slots=True)
 class IngestResult:
     outcome: Outcome
-    #: the article row this ingest landed on (the original, for a duplicate)
-    article_id: int
+    #: the article row this ingest landed on (the original, for a duplicate): our id, not the site's
+    archive_id: int
     #: the version now current (for a duplicate: the original's current one)
     version_id: int
     duplicate_of: int | None = None
@@ -80,7 +80,8 @@ class Version:
     id: int
     #: 1 for the story's first version, 2 for the next, ...
     number: int
-    article_id: int
+    #: the story's row id (``articles.id``)
+    archive_id: int
     content_hash: str
     seen_at: str
     #: Article fields that differ from the previous version (empty for the first)

@@ -368,7 +368,7 @@ class Archive:
             result = self._apply(conn, d, seen_at, raw_sha)
             if fetch is not None:
                 result = replace(result, fetch_id=self._put_fetch(conn, fetch, seen_at, raw_sha, result))
-        log.debug("ingest %s: %s (article %d)", url, result.outcome, result.article_id)
+        log.debug("ingest %s: %s (article %d)", url, result.outcome, result.archive_id)
         return result
 
     def record_fetch(self, fetch: FetchRecord, *, raw: bytes | None = None,
@@ -425,7 +425,7 @@ class Archive:
             "INSERT INTO fetches (url, fetched_at, status, bytes, elapsed_s, etag, last_modified, error,"
             " raw_page, article, version, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (fetch.url, seen_at, fetch.status, fetch.n_bytes, fetch.elapsed_s, fetch.etag,
-             fetch.last_modified, fetch.error, raw_sha, result and result.article_id,
+             fetch.last_modified, fetch.error, raw_sha, result and result.archive_id,
              result and result.version_id, result and result.outcome))
         return int(cursor.lastrowid or 0)
 
@@ -655,7 +655,7 @@ class Archive:
                 " WHERE article = ? ORDER BY id", (article_id,),
             ).fetchall()
         return [
-            Version(id=r[0], number=n, article_id=r[1], content_hash=r[2], seen_at=r[3],
+            Version(id=r[0], number=n, archive_id=r[1], content_hash=r[2], seen_at=r[3],
                     changed=tuple(json.loads(r[4])), raw_sha256=r[5],
                     article=Article.from_dict(json.loads(r[6])))
             for n, r in enumerate(rows, start=1)

@@ -47,12 +47,12 @@ from warcio.bufferedreaders import ChunkedDataReader
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from scraper import __version__
 from scraper.decode import header_charset
 from scraper.errors import FetchError, InputError
 from scraper.fetch import inflate
 from scraper.fetch.fetcher import FetchOptions
 from scraper.models import Exchange
+from scraper.version import __version__
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,6 @@ two library functions, print, return an exit code. Parsing lives in cli.py."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Iterator, Mapping
@@ -18,11 +17,10 @@ from scraper.cli import exits, render, web
 from scraper.crawl import CrawlOptions, RunResult
 from scraper.crawl import run as run_crawl
 from scraper.errors import InputError, ScraperError, UsageError
-from scraper.extract import extract, extract_raw
-from scraper.fetch.fetcher import Fetcher
+from scraper.extraction import extract, extract_raw
 from scraper.fetch.source import read_source
 from scraper.models import Article
-from scraper.pipeline import ArchiveThread, PageOutcome, fetch_and_store, import_page, import_warc
+from scraper.pipeline import PageOutcome, archive_urls, import_page, import_warc
 from scraper.settings import Settings, load_settings
 from scraper.sites import SiteProfile, load_sites
 from scraper.urls import canonical
@@ -85,24 +83,16 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     settings = settings_of(args)
-    sites = load_sites()
+
+    def show(outcome: PageOutcome) -> None:
+        print(render.outcome_json(outcome) if args.json else render.outcome_line(outcome), flush=True)
+
     # The WARC first: an unwritable path stops the command before the archive is touched.
     with (warc.recording(args.warc, settings.fetch) as recorder,
           open_archive(args, settings, create=True) as archive):
-        outcomes = asyncio.run(_fetch_all(args.urls, settings, archive, sites, args.site, args.json, recorder))
+        outcomes = archive_urls(args.urls, archive=archive, options=settings.fetch, sites=load_sites(),
+                                site=args.site, recorder=recorder, on_outcome=show)
     return exits.OK if all(o.ok for o in outcomes) else exits.FAILED
-
-
-async def _fetch_all(urls: list[str], settings: Settings, archive: Archive, sites: Mapping[str, SiteProfile],
-                     site: str, as_json: bool, recorder: warc.WarcRecorder | None) -> list[PageOutcome]:
-    outcomes = []
-    async with Fetcher(options=settings.fetch, recorder=recorder) as fetcher:
-        with ArchiveThread(archive) as db:
-            for url in urls:
-                outcome = await fetch_and_store(url, fetcher=fetcher, db=db, sites=sites, site=site)
-                print(render.outcome_json(outcome) if as_json else render.outcome_line(outcome), flush=True)
-                outcomes.append(outcome)
-    return outcomes
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from scraper import __version__
 from scraper.cli import commands, exits
 from scraper.crawl import heap
 from scraper.errors import ScraperError, UsageError
+from scraper.version import __version__
 
 #: How every --since/--until reads its day (see scraper/days.py).
 _DAY = "YYYY-MM-DD, a whole day in Seoul time (KST), included"

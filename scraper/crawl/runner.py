@@ -88,15 +88,18 @@ class RunResult:
         return f"; failed: {named}" + (f" and {more} more" if more > 0 else "")
 
 
-def run(settings: Settings, options: CrawlOptions, *, db: Path | None = None,
+def run(settings: Settings, options: CrawlOptions, *, db: str | Path | None = None,
         sites: Mapping[str, SiteProfile] | None = None, now: Callable[[], datetime] | None = None,
         on_page: Callable[[PageOutcome], None] | None = None,
         on_start: Callable[[int], None] | None = None) -> RunResult:
-    """One crawl: hold the archive's lock, crawl, record the run. Raises LockedError (exit 75).
+    """One crawl: hold the archive's lock, crawl, record the run; raises LockedError when another run holds it.
 
-    A dry run writes nothing: no lock, no archive, no run record.
+    ``db``: the archive (default: the settings' one). ``now``: the clock
+    (tests run a month in a second). ``on_page`` hears of each page as it is
+    stored, ``on_start`` of how many pages the run will fetch. A dry run
+    writes nothing: no lock, no archive, no run record.
     """
-    path = db or settings.archive_path
+    path = Path(db) if db is not None else settings.archive_path
     clock = now or (lambda: datetime.now(UTC))
     crawl = partial(_crawl, settings, options, sites=sites or load_sites(), now=clock,
                     on_page=on_page, on_start=on_start)

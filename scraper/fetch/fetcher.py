@@ -60,7 +60,6 @@ from urllib.request import getproxies
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
-from scraper import __version__
 from scraper.decode import decode, header_charset
 from scraper.errors import ConfigError, FetchConnectError, FetchError, FetchRefused, FetchStatusError, FetchTimeout
 from scraper.fetch import inflate
@@ -68,6 +67,7 @@ from scraper.fetch.politeness import RobotsCache, RobotsVerdict, Throttle, Unrea
 from scraper.fetch.transport import KeepAliveTransport
 from scraper.models import Exchange, RawPage, pickled_as_tuple
 from scraper.urls import is_http_url
+from scraper.version import __version__
 
 log = logging.getLogger(__name__)
 

@@ -53,7 +53,7 @@ from selectolax.lexbor import LexborHTMLParser  # noqa: E402
 
 from scraper.archive import Archive  # noqa: E402
 from scraper.crawl import heap  # noqa: E402
-from scraper.extract import extract_raw  # noqa: E402
+from scraper.extraction import extract_raw  # noqa: E402
 from scraper.fetch.fetcher import Fetcher, FetchOptions, FetchResult  # noqa: E402
 from scraper.fetch.transport import KeepAliveTransport  # noqa: E402
 from scraper.models import Article  # noqa: E402

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from scraper.crawl import heap  # noqa: E402
-from scraper.extract import extract  # noqa: E402
+from scraper.extraction import extract  # noqa: E402
 from scraper.sites import load_sites  # noqa: E402
 
 

@@ -62,7 +62,7 @@ import httpx  # noqa: E402
 from scraper.archive import Archive, FetchRecord  # noqa: E402
 from scraper.crawl import heap  # noqa: E402
 from scraper.crawl.workers import FetchProcesses  # noqa: E402
-from scraper.extract import extract_raw  # noqa: E402
+from scraper.extraction import extract_raw  # noqa: E402
 from scraper.fetch.fetcher import Fetcher, FetchOptions, FetchResult  # noqa: E402
 from scraper.models import Article  # noqa: E402
 from scraper.pipeline import ArchiveThread, Fetched, store_fetched, store_page  # noqa: E402
@@ -97,7 +97,7 @@ _Words = dict[int, list[str]]
 
 def fixtures(paths: list[Path]) -> tuple[list[Fixture], _Words]:
     from scraper.decode import decode
-    from scraper.extract import extract
+    from scraper.extraction import extract
 
     found = []
     vocabulary: dict[int, set[str]] = {}

@@ -30,8 +30,8 @@ from pathlib import Path
 
 from selectolax.lexbor import LexborHTMLParser
 
-from scraper.extract import extract
-from scraper.extract.main_text import find_main_text
+from scraper.extraction import extract
+from scraper.extraction.main_text import find_main_text
 from scraper.sites import load_sites
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -30,7 +30,7 @@ import atheris
 
 with atheris.instrument_imports(include=["scraper"]):
     from scraper.errors import InputError
-    from scraper.extract import extract
+    from scraper.extraction import extract
     from scraper.sites import load_sites
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from scraper.crawl import CrawlOptions, RunResult, run
-from scraper.extract import extract
+from scraper.extraction import extract
 from scraper.settings import Settings, load_settings
 from scraper.sites import load_sites
 

@@ -16,9 +16,9 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper import urls
-from scraper.extract import dates
-from scraper.extract.body import build_turns, split_body
-from scraper.extract.dom import (
+from scraper.extraction import dates
+from scraper.extraction.body import build_turns, split_body
+from scraper.extraction.dom import (
     clean_line,
     decompose_all,
     first_value,
@@ -31,8 +31,8 @@ from scraper.extract.dom import (
     select,
     split_source,
 )
-from scraper.extract.main_text import find_main_text
-from scraper.extract.notices import parse_tipline
+from scraper.extraction.main_text import find_main_text
+from scraper.extraction.notices import parse_tipline
 from scraper.models import Article, FieldReport, Image, RelatedLink, Reporter, SourceKind
 from scraper.sites import SiteProfile
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from scraper.extract.notices import BRAND_LINE, is_copyright, is_tipline_head, is_tipline_line
+from scraper.extraction.notices import BRAND_LINE, is_copyright, is_tipline_head, is_tipline_line
 from scraper.models import Turn
 
 # Speaker markers of broadcast transcripts, as KBS writes them in raw HTML:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 
 from scraper import urls
-from scraper.extract import dates
-from scraper.extract.body import build_turns, split_body
-from scraper.extract.dom import text_lines
-from scraper.extract.notices import parse_tipline
+from scraper.extraction import dates
+from scraper.extraction.body import build_turns, split_body
+from scraper.extraction.dom import text_lines
+from scraper.extraction.notices import parse_tipline
 from scraper.models import Article, FieldReport, RelatedLink, Reporter, SourceKind
 from scraper.sites import SiteProfile
 

@@ -20,8 +20,8 @@ from selectolax.lexbor import LexborHTMLParser
 from scraper import urls
 from scraper.decode import decode, says_utf8
 from scraper.errors import ConfigError, InputError
-from scraper.extract.html import read_html
-from scraper.extract.text import read_text
+from scraper.extraction.html import read_html
+from scraper.extraction.text import read_text
 from scraper.models import Article, FieldReport, RawPage
 from scraper.sites import SiteProfile, bundled_sites
 
