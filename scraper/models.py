@@ -2,7 +2,7 @@
 
 ``Article`` is what extraction produces and what the archive stores; its
 ``to_dict()`` is the documented JSON contract (``schema_version`` 1, see
-README "The article JSON"). Add fields only at the end and bump
+docs/article-json.md and docs/article.schema.json). Add fields only at the end and bump
 ``SCHEMA_VERSION`` when a field changes meaning.
 """
 
