@@ -17,8 +17,9 @@ from typing import Any, Literal, TypeVar
 
 SCHEMA_VERSION = 1
 
-RelatedKind = Literal["prev", "next", "hot", "pick", "headline", "list"]
-RELATED_KINDS: tuple[str, ...] = ("prev", "next", "hot", "pick", "headline", "list")
+RelatedKind = Literal["prev", "next", "hot", "pick", "headline", "list", "recommended"]
+#: "recommended": a site's own recommendation endpoint (KBS getRecommendNews), see scraper/related.py
+RELATED_KINDS: tuple[str, ...] = ("prev", "next", "hot", "pick", "headline", "list", "recommended")
 
 T = TypeVar("T")
 

@@ -63,6 +63,44 @@ class RelatedSource:
 
 
 @dataclass(frozen=True, slots=True)
+class EndpointLinks:
+    """Where one kind of related link sits in an endpoint's JSON answer."""
+
+    kind: str
+    #: dotted path from the top of the answer to an object or a list of objects ("data.nextNews");
+    #: null or missing there means no link of this kind
+    at: str
+    #: the field of each object holding the link's title
+    title: str
+    #: the field holding the article id (made into the site's canonical URL) ...
+    id: str = ""
+    #: ... or the one holding a URL (absolute, or relative to the page)
+    url: str = ""
+    #: at most this many links of a list
+    max_items: int = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A JSON endpoint the site's own pages call for related links (``[[endpoints]]`` in a profile).
+
+    The crawler asks it after reading the page, as the page's scripts would;
+    extraction never does (it reads only the page).
+    """
+
+    #: named in log lines
+    name: str
+    #: the address, relative to the article page's own; {id} is the article id
+    url: str
+    links: tuple[EndpointLinks, ...]
+    method: str = "GET"
+
+
+#: The methods an endpoint may use: the fetcher sends GET only (both KBS endpoints answer it).
+ENDPOINT_METHODS = ("GET",)
+
+
+@dataclass(frozen=True, slots=True)
 class SiteProfile:
     name: str
     hosts: tuple[str, ...]
@@ -79,6 +117,8 @@ class SiteProfile:
     #: prefixes of the sources that are fallbacks rather than the site's own
     #: markup (``fallbacks`` in the TOML); extraction reports which kind found each field
     fallbacks: tuple[str, ...] = DEFAULT_FALLBACKS
+    #: JSON endpoints that fill the page's related lists (empty: the page's own links are all there is)
+    endpoints: tuple[Endpoint, ...] = ()
 
     def is_fallback(self, source: str) -> bool:
         """Whether ``source`` (as written in a field's list) is a fallback of this site."""
@@ -113,10 +153,11 @@ def parse_site(data: dict[str, Any], where: str) -> SiteProfile:
     )
     _check_kinds(related, where)
     layouts_raw = data.pop("layouts", {})
+    endpoints = _parse_endpoints(data.pop("endpoints", []), where)
     top = build(_SiteTop, data, where)
     site = SiteProfile(
         name=top.name, hosts=top.hosts, utc_offset=top.utc_offset, signatures=top.signatures,
-        min_signatures=top.min_signatures, related=related, fallbacks=top.fallbacks, **built,
+        min_signatures=top.min_signatures, related=related, fallbacks=top.fallbacks, endpoints=endpoints, **built,
     )
     if not isinstance(layouts_raw, dict):
         raise ConfigError(f"{where}: [layouts] must be a table of layouts")
@@ -191,10 +232,40 @@ def _check_fallbacks(site: SiteProfile, layouts: list[_ParsedLayout], where: str
                                       f"[layouts.{name}]; a layout's sources are the site's own")
 
 
-def _check_kinds(related: tuple[RelatedSource, ...], where: str) -> None:
+def _check_kinds(related: tuple[RelatedSource, ...] | tuple[EndpointLinks, ...], where: str) -> None:
     for r in related:
         if r.kind not in RELATED_KINDS:
             raise ConfigError(f"{where}: related kind {r.kind!r} is not one of {', '.join(RELATED_KINDS)}")
+
+
+def _parse_endpoints(raw: Any, where: str) -> tuple[Endpoint, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: [[endpoints]] must be an array of tables")
+    return tuple(_parse_endpoint(table, f"{where}: [[endpoints]] #{i + 1}") for i, table in enumerate(raw))
+
+
+def _parse_endpoint(raw: Any, where: str) -> Endpoint:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a table")
+    raw = dict(raw)
+    links_raw = raw.pop("links", None)
+    if not isinstance(links_raw, list) or not links_raw:
+        raise ConfigError(f"{where}: links must be a non-empty array of tables")
+    links = tuple(build(EndpointLinks, r, f"{where} links #{i + 1}") for i, r in enumerate(links_raw))
+    _check_kinds(links, where)
+    for i, spec in enumerate(links):
+        if bool(spec.id) == bool(spec.url):
+            raise ConfigError(f"{where} links #{i + 1}: give exactly one of id (an article id field) "
+                              "and url (a URL field)")
+        if not spec.at.strip() or spec.max_items < 1:
+            raise ConfigError(f"{where} links #{i + 1}: at must name a place in the answer, max_items be >= 1")
+    endpoint = build(Endpoint, {**raw, "links": links}, where)
+    if endpoint.method.upper() not in ENDPOINT_METHODS:
+        raise ConfigError(f"{where}: method {endpoint.method!r} is not supported; the fetcher sends "
+                          f"{', '.join(ENDPOINT_METHODS)} only")
+    if "{id}" not in endpoint.url:
+        raise ConfigError(f"{where}: url must hold {{id}}, where the article id goes")
+    return replace(endpoint, method=endpoint.method.upper())
 
 
 #: The [fields] lists a layout may add to (the others are not lists of sources).
