@@ -21,13 +21,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from scraper.archive import OUTCOMES, Archive, FetchRecord, warc
+from scraper.archive import OUTCOMES, Archive, FetchRecord, ReextractCounts, warc
 from scraper.archive.digest import Digest, digest
 from scraper.errors import InputError, ScraperError
-from scraper.extraction import extract_raw_with_report
+from scraper.extraction import extract, extract_raw, extract_raw_with_report
 from scraper.fetch.fetcher import Fetcher, FetchOptions, FetchResult, Recorder
 from scraper.fetch.source import read_file
 from scraper.models import Article, Exchange, FieldReport, RawPage, pickled_as_tuple
+from scraper.related import DEFAULT_RELATED, Problem, ProblemLog, RelatedOptions, add_endpoint_links, keep_stored_links
 from scraper.sites import SiteProfile, bundled_sites
 
 log = logging.getLogger(__name__)
@@ -198,6 +199,8 @@ class Fetched:
     exchanges: tuple[Exchange, ...] = ()
     #: where the article's fields were read from (a crawl watches it for site redesigns)
     report: FieldReport | None = None
+    #: what went wrong asking the site's endpoints for related links (the page's own links stood)
+    problems: tuple[Problem, ...] = ()
 
     def for_transfer(self) -> Fetched:
         """This without the page's bytes when the digest holds them compressed: what a fetch process sends.
@@ -210,8 +213,13 @@ class Fetched:
 
 
 async def fetch_and_extract(url: str, *, fetcher: Fetcher, etag: str | None, last_modified: str | None,
-                     sites: Mapping[str, SiteProfile], site: str = "auto") -> Fetched:
-    """Fetch ``url`` (conditionally when validators are given) and extract it; never raises for a bad page."""
+                            sites: Mapping[str, SiteProfile], site: str = "auto",
+                            related: RelatedOptions = DEFAULT_RELATED) -> Fetched:
+    """Fetch ``url`` (conditionally when validators are given) and extract it; never raises for a bad page.
+
+    An article is then completed with the related links of its site's endpoints
+    (``related``; a 304 asks nothing).
+    """
     try:
         result = await fetcher.fetch(url, etag=etag, last_modified=last_modified)
     except ScraperError as e:
@@ -219,10 +227,34 @@ async def fetch_and_extract(url: str, *, fetcher: Fetcher, etag: str | None, las
     if result.not_modified:
         return Fetched(url, result)
     article, report, unreadable = extract_page(result.to_raw_page(), sites=sites, site=site)
-    ready = None
+    ready: Digest | None = None
+    problems: tuple[Problem, ...] = ()
     if article is not None and article.looks_like_article:
+        article, problems = await add_endpoint_links(article, fetcher=fetcher, sites=sites,
+                                                     page_url=result.final_url, options=related)
         ready = digest(article, url=url, raw=result.content, content_type=result.content_type)
-    return Fetched(url, result, article=article, unreadable=unreadable, digest=ready, report=report)
+    return Fetched(url, result, article=article, unreadable=unreadable, digest=ready, report=report,
+                   problems=problems)
+
+
+def extract_url(url: str, *, options: FetchOptions, sites: Mapping[str, SiteProfile], site: str = "auto",
+                related: RelatedOptions = DEFAULT_RELATED) -> Article:
+    """Fetch one page politely and extract it, with its endpoints' related links; nothing is archived.
+
+    Raises FetchError or InputError as ``fetch_one`` and ``extract_raw`` do; endpoint problems are logged.
+    """
+    return asyncio.run(_extract_url(url, options, sites, site, related))
+
+
+async def _extract_url(url: str, options: FetchOptions, sites: Mapping[str, SiteProfile], site: str,
+                       related: RelatedOptions) -> Article:
+    async with Fetcher(options=options) as fetcher:
+        result = await fetcher.fetch(url)
+        article = extract_raw(result.to_raw_page(), site=site, sites=sites)
+        article, problems = await add_endpoint_links(article, fetcher=fetcher, sites=sites,
+                                                     page_url=result.final_url, options=related)
+    ProblemLog().note(problems)
+    return article
 
 
 def extract_page(page: RawPage, *, sites: Mapping[str, SiteProfile], site: str
@@ -237,31 +269,37 @@ def extract_page(page: RawPage, *, sites: Mapping[str, SiteProfile], site: str
 
 
 def fetch_and_archive(url: str, *, archive: Archive, options: FetchOptions | None = None,
-                      sites: Mapping[str, SiteProfile] | None = None, site: str = "auto") -> PageOutcome:
+                      sites: Mapping[str, SiteProfile] | None = None, site: str = "auto",
+                      related: RelatedOptions = DEFAULT_RELATED) -> PageOutcome:
     """Fetch one URL politely, extract it and archive it; what became of it (never raises for a bad page)."""
-    return archive_urls([url], archive=archive, options=options, sites=sites, site=site)[0]
+    return archive_urls([url], archive=archive, options=options, sites=sites, site=site, related=related)[0]
 
 
 def archive_urls(urls: Iterable[str], *, archive: Archive, options: FetchOptions | None = None,
                  sites: Mapping[str, SiteProfile] | None = None, site: str = "auto", recorder: Recorder | None = None,
-                 on_outcome: Callable[[PageOutcome], None] | None = None) -> list[PageOutcome]:
+                 on_outcome: Callable[[PageOutcome], None] | None = None,
+                 related: RelatedOptions = DEFAULT_RELATED) -> list[PageOutcome]:
     """Fetch, extract and archive each URL in turn, politely, over one HTTP client; what became of each.
 
     A URL archived before is asked for conditionally (ETag / Last-Modified).
-    ``on_outcome`` hears of each URL as soon as it is done.
+    ``on_outcome`` hears of each URL as soon as it is done. Endpoint problems
+    (``related``) are logged once per kind for the whole call.
     """
     return asyncio.run(_archive_urls(list(urls), archive, options or FetchOptions(), sites or bundled_sites(), site,
-                                     recorder, on_outcome))
+                                     recorder, on_outcome, related))
 
 
 async def _archive_urls(urls: list[str], archive: Archive, options: FetchOptions, sites: Mapping[str, SiteProfile],
                         site: str, recorder: Recorder | None,
-                        on_outcome: Callable[[PageOutcome], None] | None) -> list[PageOutcome]:
+                        on_outcome: Callable[[PageOutcome], None] | None,
+                        related: RelatedOptions) -> list[PageOutcome]:
     outcomes = []
+    problems = ProblemLog()
     async with Fetcher(options=options, recorder=recorder) as fetcher:
         with ArchiveThread(archive) as db:
             for url in urls:
-                outcome = await fetch_and_store(url, fetcher=fetcher, db=db, sites=sites, site=site)
+                outcome = await fetch_and_store(url, fetcher=fetcher, db=db, sites=sites, site=site,
+                                                related=related, problems=problems)
                 if on_outcome is not None:
                     on_outcome(outcome)
                 outcomes.append(outcome)
@@ -269,12 +307,14 @@ async def _archive_urls(urls: list[str], archive: Archive, options: FetchOptions
 
 
 async def fetch_and_store(
-    url: str, *, fetcher: Fetcher, db: ArchiveThread, sites: Mapping[str, SiteProfile], site: str = "auto"
+    url: str, *, fetcher: Fetcher, db: ArchiveThread, sites: Mapping[str, SiteProfile], site: str = "auto",
+    related: RelatedOptions = DEFAULT_RELATED, problems: ProblemLog | None = None,
 ) -> PageOutcome:
-    """Fetch ``url`` (conditionally when we have its validators), extract, ingest."""
+    """Fetch ``url`` (conditionally when we have its validators), extract, ingest; endpoint problems to ``problems``."""
     etag, last_modified = await db.call(db.archive.conditional_headers, url)
     fetched = await fetch_and_extract(url, fetcher=fetcher, etag=etag, last_modified=last_modified, sites=sites,
-                                      site=site)
+                                      site=site, related=related)
+    (problems or ProblemLog()).note(fetched.problems)
     return await store_fetched(fetched, db=db)
 
 
@@ -337,6 +377,20 @@ def _record(result: FetchResult, size: int | None = None) -> FetchRecord:
     """The fetch log's row; ``size``: the page's length when its bytes stayed behind (``Fetched.for_transfer``)."""
     return FetchRecord(url=result.url, status=result.status, n_bytes=len(result.content) if size is None else size,
                        elapsed_s=result.elapsed_s, etag=result.etag, last_modified=result.last_modified)
+
+
+def reextract(archive: Archive, *, sites: Mapping[str, SiteProfile]) -> ReextractCounts:
+    """``Archive.reextract`` with these profiles; a story keeps the links its site's endpoints gave.
+
+    A stored page holds only the page's own links: without the stored ones,
+    every previous/next and recommended link would be dropped.
+    """
+    def again(raw: bytes, url: str) -> Article:
+        article = extract(raw, url=url, sites=sites)
+        stored = archive.get(url)
+        return keep_stored_links(article, stored.article if stored else None, sites.get(article.site))
+
+    return archive.reextract(again)
 
 
 # -- import of saved pages ---------------------------------------------------------

@@ -16,6 +16,7 @@ from scraper.archive import Archive, NearDuplicatePolicy
 from scraper.configfile import build, bundled_config, read_toml
 from scraper.errors import ConfigError
 from scraper.fetch.fetcher import FetchOptions
+from scraper.related import RelatedOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,8 @@ class SourceSettings:
     recent: tuple[str, ...] = ()
     daily: str = ""
     list_api: str = ""
+    #: RSS 2.0 / Atom 1.0 feeds, read with the recent sitemaps (not by backfills)
+    feeds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class Settings:
     fetch: FetchOptions
     sources: dict[str, SourceSettings]
     source: str
+    related: RelatedOptions = RelatedOptions()
 
     def open_archive(self, path: Path | None = None, *, read_only: bool = False,
                      now: Callable[[], datetime] | None = None) -> Archive:
@@ -83,12 +87,13 @@ def load_settings(path: Path | None = None) -> Settings:
     source = settings_path(path)
     data = dict(read_toml(source))
     where = getattr(source, "name", str(source))
-    unknown = sorted(set(data) - {"archive", "crawl", "fetch", "sources"})
+    unknown = sorted(set(data) - {"archive", "crawl", "fetch", "related", "sources"})
     if unknown:
         raise ConfigError(f"{where}: unknown table [{unknown[0]}]")
     archive = build(_ArchiveTable, data.get("archive", {}), f"{where}: [archive]")
     crawl = build(CrawlSettings, data.get("crawl", {}), f"{where}: [crawl]")
     fetch = build(FetchOptions, data.get("fetch", {}), f"{where}: [fetch]")
+    related = build(RelatedOptions, data.get("related", {}), f"{where}: [related]")
     raw_sources = data.get("sources", {})
     if not isinstance(raw_sources, dict):
         raise ConfigError(f"{where}: [sources] must hold one table per site")
@@ -107,4 +112,4 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(f"{where}: [archive] near_duplicate_max_distance must be between 0 and 64")
     return Settings(archive_path=Path(archive.path), busy_timeout_s=archive.busy_timeout_s,
                     near_duplicate_max_distance=archive.near_duplicate_max_distance, crawl=crawl,
-                    fetch=fetch, sources=sources, source=str(source))
+                    fetch=fetch, sources=sources, source=str(source), related=related)

@@ -30,7 +30,7 @@ from scraper.settings import Settings, load_settings
 from scraper.sites import load_sites
 
 from . import test_crawl
-from .kbs_site import FakeKbs, render
+from .kbs_site import FakeKbs
 from .test_crawl import ROOT, crawl, rows, start_cli, wait_for_articles
 from .test_warc import pairs, records, warcio_cli
 
@@ -70,7 +70,7 @@ def test_pages_sent_by_a_fetch_process_are_logged_and_kept_whole(settings: Setti
     # size and the kept page must still be those of the page the site served
     crawl(settings, site)
     ncd = 7800004
-    served = render(site.articles[ncd]).encode()
+    served = site.page(ncd)
     url = site.server.url(f"/news/view.do?ncd={ncd}")
     [(size, data)] = rows(settings, "SELECT f.bytes, r.data FROM fetches f JOIN raw_pages r ON r.sha256 = f.raw_page"
                                     f" WHERE f.url = '{url}'")

@@ -127,7 +127,7 @@ def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
 def test_fetch_records_every_exchange_as_it_came_off_the_wire(
         tmp_path: Path, config: Path, server: LocalServer, capsys: pytest.CaptureFixture[str]) -> None:
     site = FakeKbs(server, count=3)
-    page = render(site.articles[7800000]).encode()
+    page = site.page(7800000)
     zipped = gzip.compress(render(site.articles[7800001]).encode())
     server.add("/zipped", zipped, headers={"Content-Encoding": "gzip"})
     urls = [server.url("/news/view.do?ncd=7800000"), server.url("/zipped"), server.url("/status/404"),
@@ -162,7 +162,7 @@ def test_fetch_records_every_exchange_as_it_came_off_the_wire(
 
     hop = by_uri[urls[4]]
     assert hop.line == "302 Found" and hop.headers["location"] == "/news/view.do?ncd=7800002"
-    assert by_uri[server.url("/news/view.do?ncd=7800002")].raw == render(site.articles[7800002]).encode()
+    assert by_uri[server.url("/news/view.do?ncd=7800002")].raw == site.page(7800002)
     request = next(req for req, _ in exchanges if req.uri == urls[0])
     assert request.line == "GET /news/view.do?ncd=7800000 HTTP/1.1" and "kbs-scraper" in request.headers["user-agent"]
 
@@ -185,8 +185,11 @@ def test_crawl_records_robots_sitemaps_and_pages_without_interleaving(settings: 
         assert uris[:2] == [server.url("/robots.txt"), site.sitemap_url]
         sitemap = exchanges[1][1]
         assert sitemap.line == "200 OK" and b"<urlset" in sitemap.raw
-        assert all(resp.raw == render(site.articles[int((resp.uri or "").rsplit("=", 1)[1])]).encode()
-                   for _, resp in exchanges[2:])
+        pages = [resp for _, resp in exchanges[2:] if "/news/view.do" in (resp.uri or "")]
+        assert len(pages) == 12 and all(resp.raw == site.page(int((resp.uri or "").rsplit("=", 1)[1]))
+                                        for resp in pages)
+        answers = [resp for _, resp in exchanges[2:] if "/api/" in (resp.uri or "")]
+        assert len(answers) == 2 * 12 and all(b'"data"' in resp.raw for resp in answers)  # the related links
 
 
 def test_a_refused_answer_is_recorded_with_what_was_read_of_it(
@@ -239,7 +242,8 @@ def test_a_second_run_appends_to_the_warc(settings: Settings) -> None:
         assert out.read_bytes().startswith(first)
         recs = records(out)
         assert [r.type for r in recs].count("warcinfo") == 2  # one per run
-        assert [r.uri for r in recs if r.type == "response"][-1] == server.url("/news/view.do?ncd=7800099")
+        pages = [r.uri for r in recs if r.type == "response" and "/news/" in (r.uri or "")]
+        assert pages[-1] == server.url("/news/view.do?ncd=7800099")
         assert warcio_cli("check", str(out)).returncode == 0
 
 
@@ -271,7 +275,8 @@ def test_round_trip_crawl_to_warc_then_import_gives_the_same_articles(
     assert main(["import", "--db", str(b), str(out)]) == 0
     assert capsys.readouterr().out.splitlines() == [
         f"imported        {out}  new 6, updated 0, unchanged 0, duplicate 0, near-duplicate 0;"
-        " skipped 11 records (request 8, not-html 1, status-404 1, warcinfo 1)"]  # the sitemap; robots.txt's 404
+        " skipped 35 records (request 20, not-html 13, status-404 1, warcinfo 1)"]
+    # not-html: the sitemap and the 12 endpoint answers; status-404: robots.txt
     sql = "SELECT canonical_url, article_id, content_hash, title, body FROM articles ORDER BY article_id"
     assert rows(b, sql) == rows(a, sql) and len(rows(b, sql)) == 6
 

@@ -502,6 +502,9 @@ class Archive:
 
     def _unchanged(self, conn: sqlite3.Connection, found: _Found, p: Digest, seen_at: str) -> IngestResult:
         conn.execute("UPDATE articles SET last_seen = max(last_seen, ?) WHERE id = ?", (seen_at, found.id))
+        # the same related list read again: it was seen now
+        conn.execute("UPDATE related_links SET seen_at = ? WHERE article = ? AND seen_at < ?",
+                     (seen_at, found.id, seen_at))
         self._put_urls(conn, found.id, p.urls, found.canonical_url, seen_at)
         return IngestResult("unchanged", found.id, self._latest_version(conn, found.id))
 

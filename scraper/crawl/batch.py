@@ -26,14 +26,14 @@ async def _page_fetch(state: CrawlState, pages: int) -> AsyncIterator[tuple[Page
     """(the fetch, whether it runs in fetch processes)"""
     processes = state.options.processes or state.settings.crawl.processes
     if processes > 1 and pages > 1 and state.options.impolite:
-        async with FetchProcesses(processes, options=state.fetcher.options,
-                                  sites=state.sites, recorder=state.recorder) as workers:
+        async with FetchProcesses(processes, options=state.fetcher.options, sites=state.sites,
+                                  recorder=state.recorder, related=state.related) as workers:
             yield workers.fetch_and_extract, True
         return
     if processes > 1 and pages > 1:
         log.info("[crawl] processes = %d applies to --impolite crawls only: this one is paced by the site",
                  processes)
-    yield partial(fetch_and_extract, fetcher=state.fetcher, sites=state.sites), False
+    yield partial(fetch_and_extract, fetcher=state.fetcher, sites=state.sites, related=state.related), False
 
 
 #: failure reasons that are no fault of the site: the URL is due again at once
@@ -122,6 +122,7 @@ class _Batch:
                 return
             etag, last_modified = self.validators.get(url, (None, None))
             fetched = await fetch(url, etag=etag, last_modified=last_modified)
+            self.state.problems.note(fetched.problems)
             await self.room.acquire()
             if not hand_off:
                 await self._keep(db, fetched)

@@ -38,6 +38,7 @@ from scraper.crawl import heap
 from scraper.fetch.fetcher import Fetcher, FetchOptions, Recorder
 from scraper.models import Exchange
 from scraper.pipeline import Fetched, fetch_and_extract
+from scraper.related import DEFAULT_RELATED, RelatedOptions
 from scraper.sites import SiteProfile
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class FetchProcesses:
     """``count`` worker processes that fetch and extract; ``fetch_and_extract`` as in ``pipeline``."""
 
     def __init__(self, count: int, *, options: FetchOptions, sites: Mapping[str, SiteProfile], site: str = "auto",
-                 recorder: Recorder | None = None) -> None:
+                 recorder: Recorder | None = None, related: RelatedOptions = DEFAULT_RELATED) -> None:
         if count < 1:
             raise ValueError("at least one fetch process is needed")
         self._count = count
@@ -67,6 +68,7 @@ class FetchProcesses:
         self._sites = dict(sites)
         self._site = site
         self._recorder = recorder
+        self._related = related
         self._workers: list[_Worker] = []
         self._jobs = itertools.count()
 
@@ -77,7 +79,7 @@ class FetchProcesses:
         for _ in range(self._count):
             ours, theirs = context.Pipe()
             process = context.Process(target=_main, args=(theirs, self._options, self._sites, self._site,
-                                                          self._recorder is not None), daemon=True)
+                                                          self._recorder is not None, self._related), daemon=True)
             process.start()
             theirs.close()
             worker = _Worker(process, ours)
@@ -162,15 +164,16 @@ def _record(exchange: Exchange) -> None:
         kept.append(exchange)
 
 
-def _main(conn: Connection, options: FetchOptions, sites: dict[str, SiteProfile], site: str, record: bool) -> None:
+def _main(conn: Connection, options: FetchOptions, sites: dict[str, SiteProfile], site: str, record: bool,
+          related: RelatedOptions) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     heap.keep_freed_memory()  # a new process (spawn): the crawl's own setting does not carry over
-    asyncio.run(_serve(conn, options, sites, site, record))
+    asyncio.run(_serve(conn, options, sites, site, record, related))
 
 
 async def _serve(conn: Connection, options: FetchOptions, sites: dict[str, SiteProfile], site: str,
-                 record: bool) -> None:
+                 record: bool, related: RelatedOptions) -> None:
     loop = asyncio.get_running_loop()
     finished = asyncio.Event()
     running: set[asyncio.Task[None]] = set()
@@ -184,7 +187,7 @@ async def _serve(conn: Connection, options: FetchOptions, sites: dict[str, SiteP
             _exchanges.set(kept)
             try:
                 fetched = await fetch_and_extract(url, fetcher=fetcher, etag=etag, last_modified=last_modified,
-                                           sites=sites, site=site)
+                                                  sites=sites, site=site, related=related)
             except Exception as e:  # a bug must cost one page, not the worker
                 fetched = Fetched(url, failure=("error", None, f"{type(e).__name__}: {e}"))
             if broken:
