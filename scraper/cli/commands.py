@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
@@ -17,17 +18,23 @@ from scraper.cli import exits, render, web
 from scraper.crawl import CrawlOptions, RunResult
 from scraper.crawl import run as run_crawl
 from scraper.errors import InputError, ScraperError, UsageError
-from scraper.extraction import extract, extract_raw
+from scraper.extraction import extract_raw
 from scraper.fetch.source import read_source
 from scraper.models import Article
-from scraper.pipeline import PageOutcome, archive_urls, import_page, import_warc
+from scraper.pipeline import PageOutcome, archive_urls, extract_url, import_page, import_warc, reextract
+from scraper.related import RelatedOptions
 from scraper.settings import Settings, load_settings
 from scraper.sites import SiteProfile, load_sites
-from scraper.urls import canonical
+from scraper.urls import canonical, is_http_url
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
+
+
+def related_of(args: argparse.Namespace, settings: Settings) -> RelatedOptions:
+    """[related] from the config, with the endpoints off if --no-related-endpoints says so."""
+    return settings.related if args.related_endpoints else replace(settings.related, endpoints=False)
 
 
 @contextmanager
@@ -64,9 +71,14 @@ def cmd_extract(args: argparse.Namespace) -> int:
     _one_page_for_url(args.url, args.sources)
     articles: list[Article] = []
     failed = 0
+    settings = settings_of(args) if any(is_http_url(s) for s in args.sources) else None
     for source in args.sources:
         try:
-            article = extract_raw(read_source(source, url=args.url), site=args.site)
+            if settings is not None and is_http_url(source):  # fetched: the site's endpoints add related links
+                article = extract_url(source, options=settings.fetch, sites=load_sites(), site=args.site,
+                                      related=related_of(args, settings))
+            else:
+                article = extract_raw(read_source(source, url=args.url), site=args.site)
         except ScraperError as e:
             if exits.for_error(e) == exits.USAGE:
                 raise
@@ -91,7 +103,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     with (warc.recording(args.warc, settings.fetch) as recorder,
           open_archive(args, settings, create=True) as archive):
         outcomes = archive_urls(args.urls, archive=archive, options=settings.fetch, sites=load_sites(),
-                                site=args.site, recorder=recorder, on_outcome=show)
+                                site=args.site, recorder=recorder, on_outcome=show,
+                                related=related_of(args, settings))
     return exits.OK if all(o.ok for o in outcomes) else exits.FAILED
 
 
@@ -125,9 +138,9 @@ def _import_warc(archive: Archive, path: Path, settings: Settings, sites: Mappin
 def cmd_crawl(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     # Options first: a usage error stops the run before a folder, lock or run record exists.
-    options = CrawlOptions(sitemaps=tuple(args.sitemap or ()), since=args.since, until=args.until,
-                           max_pages=args.max_pages, dry_run=args.dry_run, impolite=args.impolite, warc=args.warc,
-                           processes=args.processes)
+    options = CrawlOptions(sitemaps=tuple(args.sitemap or ()), feeds=tuple(args.feed or ()), since=args.since,
+                           until=args.until, max_pages=args.max_pages, dry_run=args.dry_run, impolite=args.impolite,
+                           warc=args.warc, processes=args.processes, related_endpoints=args.related_endpoints)
     if not options.dry_run:
         _make_folder((args.db or settings.archive_path).parent)
     with render.CrawlProgress(enabled=render.is_terminal() and not args.quiet) as progress:
@@ -222,7 +235,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_reextract(args: argparse.Namespace) -> int:
     sites = load_sites()
     with open_archive(args) as archive:
-        counts = archive.reextract(lambda raw, url: extract(raw, url=url, sites=sites))
+        counts = reextract(archive, sites=sites)
     print(render.reextract(counts))
     return exits.FAILED if counts.failed else exits.OK
 

@@ -56,6 +56,12 @@ def _common(sub: argparse.ArgumentParser, *, db: bool = True) -> None:
     sub.add_argument("-q", "--quiet", action="store_true", help="print only errors")
 
 
+def _no_endpoints(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--no-related-endpoints", dest="related_endpoints", action="store_false",
+                     help="take related links from the page alone: ask none of the site's endpoints "
+                          "(default: [related] endpoints in config, on)")
+
+
 def _published_days(sub: argparse.ArgumentParser) -> None:
     for option, side in (("--since", "on or after"), ("--until", "on or before")):
         sub.add_argument(option, type=_date, metavar="DAY", help=f"only articles published {side} this day ({_DAY})")
@@ -82,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "jsonl: one object per line; text: for people")
     ex.add_argument("--site", default="auto", help="site profile: kbs, generic or auto (by host, then markup)")
     ex.add_argument("--url", help="the address a file or stdin page was saved from")
+    _no_endpoints(ex)
 
     fe = _add(subs, "fetch", "fetch, extract and archive the given article URLs, one line each")
     fe.add_argument("urls", nargs="+", metavar="URL")
@@ -89,10 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     fe.add_argument("--json", action="store_true", help="one JSON object per URL")
     fe.add_argument("--warc", type=Path, metavar="FILE.warc.gz",
                     help="also record every HTTP request and response in this WARC file (appended to if it exists)")
+    _no_endpoints(fe)
 
     cr = _add(subs, "crawl", "discover new and changed articles and archive them (for cron)")
     cr.add_argument("--sitemap", action="append", metavar="URL",
                     help="crawl the articles of this sitemap instead of the configured sources (repeatable)")
+    cr.add_argument("--feed", action="append", metavar="URL",
+                    help="crawl the articles of this RSS or Atom feed instead of the configured sources (repeatable)")
     cr.add_argument("--since", type=_date, metavar="DAY",
                     help=f"backfill from this day on using per-day sitemaps ({_DAY})")
     cr.add_argument("--until", type=_date, metavar="DAY",
@@ -108,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     cr.add_argument("--warc", type=Path, metavar="FILE.warc.gz",
                     help="also record every HTTP request and response (sitemaps and robots.txt too) in this WARC "
                          "file (appended to if it exists)")
+    _no_endpoints(cr)
 
     im = _add(subs, "import", "archive saved .html/.txt pages, or the HTML pages of WARC files, as if fetched")
     im.add_argument("files", nargs="+", metavar="FILE",

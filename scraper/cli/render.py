@@ -201,7 +201,7 @@ def run_dict(result: RunResult) -> dict[str, Any]:
     return {"run_id": result.run_id, "status": result.status, "started_at": result.started_at,
             "finished_at": result.finished_at, "discovered": result.discovered, "queued": result.queued,
             "counts": dict(result.counts), "errors": list(result.errors),
-            "failures": [asdict(f) for f in result.failures]}
+            "failed_sources": list(result.failed_sources), "failures": [asdict(f) for f in result.failures]}
 
 
 class CrawlProgress:

@@ -1,4 +1,4 @@
-"""Finding article URLs: sitemaps (plain, news and index files) and KBS's list API.
+"""Finding article URLs: sitemaps (plain, news and index files), RSS and Atom feeds, and KBS's list API.
 
 Parsing is pure (bytes in, ``Discovered`` out) so it is tested without a
 network; the crawler fetches the documents. KBS publishes a news sitemap of
@@ -13,7 +13,9 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin
 
 from scraper.errors import InputError
 
@@ -41,17 +43,22 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+def _xml_root(data: bytes, source: str, what: str) -> ET.Element:
+    """The parsed document; InputError for one too large, one declaring entities, or not XML."""
+    if len(data) > MAX_SITEMAP_BYTES:
+        raise InputError(f"{source}: {what} larger than {MAX_SITEMAP_BYTES:,} bytes")
+    if _DOCTYPE.search(data[:4096]):
+        # Entity declarations are how XML bombs work; no sitemap or feed needs them.
+        raise InputError(f"{source}: {what} declares a DOCTYPE or entities; refused")
+    try:
+        return ET.fromstring(data)
+    except ET.ParseError as e:
+        raise InputError(f"{source}: not a valid {what} ({e})") from e
+
+
 def parse_sitemap(data: bytes, *, source: str = "sitemap") -> Sitemap:
     """Parse a sitemap or sitemap index. Raises InputError for anything else."""
-    if len(data) > MAX_SITEMAP_BYTES:
-        raise InputError(f"{source}: sitemap larger than {MAX_SITEMAP_BYTES:,} bytes")
-    if _DOCTYPE.search(data[:4096]):
-        # Entity declarations are how XML bombs work; no sitemap needs them.
-        raise InputError(f"{source}: sitemap declares a DOCTYPE or entities; refused")
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as e:
-        raise InputError(f"{source}: not a valid sitemap ({e})") from e
+    root = _xml_root(data, source, "sitemap")
     kind = _local(root.tag)
     if kind == "sitemapindex":
         locs = (_child_text(entry, "loc") for entry in root if _local(entry.tag) == "sitemap")
@@ -74,13 +81,78 @@ def _entries(root: ET.Element) -> Iterator[Discovered]:
         yield Discovered(url=loc, lastmod=lastmod, title=title)
 
 
-def _child_text(element: ET.Element | None, name: str) -> str | None:
+def _child_text(element: ET.Element | None, name: str, *, ns: str | None = None) -> str | None:
+    """The text of ``element``'s first child called ``name`` (in any namespace, or in ``ns``: "" for none)."""
     if element is None:
         return None
     for child in element:
-        if _local(child.tag) == name:
+        if (child.tag == name) if ns == "" else (_local(child.tag) == name):
             return (child.text or "").strip() or None
     return None
+
+
+def parse_feed(data: bytes, *, source: str = "feed") -> list[Discovered]:
+    """The items of an RSS 2.0 or Atom 1.0 feed, with the date a crawl plans by. Raises InputError.
+
+    RSS: ``<link>``, else a ``<guid>`` that is a permalink (the default, unless
+    ``isPermaLink="false"``), dated by ``pubDate``. Atom: the ``alternate``
+    link, dated by ``updated``, else ``published``. Relative links are read
+    against the feed's address.
+    """
+    root = _xml_root(data, source, "feed")
+    kind = _local(root.tag)
+    if kind == "rss":
+        channel = next((c for c in root if _local(c.tag) == "channel"), None)
+        entries = [(_rss_item(item, source)) for item in (channel if channel is not None else ())
+                   if _local(item.tag) == "item"]
+    elif kind == "feed":
+        entries = [_atom_entry(entry, source) for entry in root if _local(entry.tag) == "entry"]
+    else:
+        raise InputError(f"{source}: not an RSS or Atom feed (root element <{kind}>)")
+    return [entry for entry in entries if entry is not None]
+
+
+def _rss_item(item: ET.Element, source: str) -> Discovered | None:
+    link = _child_text(item, "link", ns="")
+    guid = next((c for c in item if c.tag == "guid"), None)
+    if not link and guid is not None and guid.get("isPermaLink", "true").strip().lower() != "false":
+        link = (guid.text or "").strip() or None
+    if not link:
+        return None
+    return Discovered(url=urljoin(source, link), lastmod=_rfc822(_child_text(item, "pubDate", ns="")),
+                      title=_child_text(item, "title", ns=""))
+
+
+def _atom_entry(entry: ET.Element, source: str) -> Discovered | None:
+    links = [c for c in entry if _local(c.tag) == "link" and c.get("href")]
+    chosen = next((c for c in links if c.get("rel", "alternate") == "alternate"), None)
+    if chosen is None:
+        return None
+    stamp = _child_text(entry, "updated") or _child_text(entry, "published")
+    return Discovered(url=urljoin(source, (chosen.get("href") or "").strip()), lastmod=_iso8601(stamp),
+                      title=_child_text(entry, "title"))
+
+
+def _rfc822(text: str | None) -> str | None:
+    """An RSS date (RFC 822, e.g. ``Fri, 20 Nov 2026 09:00:00 +0900``) in ISO 8601; None if unreadable."""
+    if not text:
+        return None
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def _iso8601(text: str | None) -> str | None:
+    """An Atom date (RFC 3339) as ``datetime.isoformat`` writes it; None if unreadable."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
 def daily_sitemaps(template: str, *, since: date, until: date) -> list[str]:

@@ -66,6 +66,8 @@ class RunResult:
     planned: tuple[str, ...] = ()
     #: things the operator should hear about once, that do not fail the run (a URL that keeps failing)
     warnings: tuple[str, ...] = ()
+    #: the sources that could not be read, as "URL (reason)"; the run went on with the others
+    failed_sources: tuple[str, ...] = ()
 
     @property
     def fetched(self) -> int:
@@ -76,7 +78,16 @@ class RunResult:
         parts = [f"{self.status}: discovered {self.discovered}", f"fetched {self.fetched}"] + [
             f"{word} {c.get(word, 0)}" for word in ("new", "updated", "unchanged", "duplicate", "near-duplicate",
                                                      "failed", "still-failing")]
-        return ", ".join(parts) + self._named_failures() + (f"; {self.errors[0]}" if self.errors else "")
+        return (", ".join(parts) + self._named_failures() + self._named_sources()
+                + (f"; {self.errors[0]}" if self.errors else ""))
+
+    def _named_sources(self) -> str:
+        """"; sources failed: URL (reason), ... and N more": the run went on with the others."""
+        if not self.failed_sources:
+            return ""
+        more = len(self.failed_sources) - NAMED_FAILURES
+        return "; sources failed: " + ", ".join(self.failed_sources[:NAMED_FAILURES]) + (
+            f" and {more} more" if more > 0 else "")
 
     def _named_failures(self) -> str:
         """"; failed: URL (reason), ... and N more" for this run's new failures."""
@@ -137,7 +148,8 @@ async def _crawl(settings: Settings, options: CrawlOptions, *, archive: Archive,
         planned = plan(state, found, frontier.standings())
         if options.dry_run:
             return RunResult(None, "dry-run", started, state.stamp(), len(found), len(planned), {},
-                             errors=tuple(state.errors), planned=tuple(u for u, *_ in planned))
+                             errors=tuple(state.errors), planned=tuple(u for u, *_ in planned),
+                             failed_sources=_failed_sources(state))
         close_dead_runs(conn, now=started)
         run_id = start_run(conn, now=started)
         frontier.add(planned, now=started)
@@ -188,6 +200,10 @@ def _finish(state: CrawlState, run_id: int, started: str, discovered: int, queue
                counts=json.dumps(record, sort_keys=True), error="; ".join(state.errors)[:2000] or None,
                failures=json.dumps(kept, ensure_ascii=False) if kept else None, fields=health.dumps(state.tallies))
     return RunResult(run_id, status, started, ended, discovered, queued, dict(counts), failures,
-                     tuple(state.errors), warnings=tuple(state.warnings))
+                     tuple(state.errors), warnings=tuple(state.warnings), failed_sources=_failed_sources(state))
+
+
+def _failed_sources(state: CrawlState) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(f"{url} ({reason})" for url, reason in state.failed_sources))
 
 

@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from datetime import timedelta, timezone, tzinfo
 
 from scraper import urls
-from scraper.crawl.discover import MAX_SITEMAP_BYTES, Discovered, daily_sitemaps, parse_news_list, parse_sitemap
+from scraper.crawl.discover import (
+    MAX_SITEMAP_BYTES,
+    Discovered,
+    daily_sitemaps,
+    parse_feed,
+    parse_news_list,
+    parse_sitemap,
+)
 from scraper.crawl.state import CrawlState
 from scraper.errors import FetchConnectError, InputError, ScraperError
 from scraper.fetch.fetcher import FEED_TYPES
@@ -21,13 +28,16 @@ from scraper.sites import SiteProfile
 
 #: Sitemap indexes nest; two levels cover every real site, more is a loop or a trap.
 MAX_SITEMAP_DEPTH = 2
+#: What a source may be served as: the fetcher's sitemap and JSON types, and the feeds' own.
+SOURCE_TYPES = FEED_TYPES | {"application/rss+xml", "application/atom+xml"}
 
 
 def _roots(state: CrawlState) -> list[tuple[str, str, SiteProfile | None]]:
-    """(document URL, "sitemap" | "list", site or None) to read this run."""
+    """(document URL, "sitemap" | "feed" | "list", site or None) to read this run."""
     opts, cfg = state.options, state.settings
-    if opts.sitemaps:
-        return [(url, "sitemap", None) for url in opts.sitemaps]
+    if opts.sitemaps or opts.feeds:
+        given: list[tuple[str, str, SiteProfile | None]] = [(url, "sitemap", None) for url in opts.sitemaps]
+        return given + [(url, "feed", None) for url in opts.feeds]
     roots: list[tuple[str, str, SiteProfile | None]] = []
     for name in cfg.crawl.sites:
         profile, source = state.sites.get(name), cfg.sources.get(name)
@@ -40,8 +50,9 @@ def _roots(state: CrawlState) -> list[tuple[str, str, SiteProfile | None]]:
             roots += [(url, "sitemap", profile) for url in days]
             if source.list_api:
                 roots += [(u, "list", profile) for u in daily_sitemaps(source.list_api, since=opts.since, until=until)]
-        else:
+        else:  # a feed lists the latest items only: it has nothing to give a backfill
             roots += [(url, "sitemap", profile) for url in source.recent]
+            roots += [(url, "feed", profile) for url in source.feeds]
     return roots
 
 
@@ -53,17 +64,23 @@ def _kst(profile: SiteProfile) -> tzinfo:
 
 
 async def discover(state: CrawlState) -> list[tuple[Discovered, SiteProfile]]:
-    """Every article URL the sources list, once each, with the profile that recognised it."""
+    """Every article URL the sources list, once each, with the profile that recognised it.
+
+    A source that cannot be read (a feed that 404s, a sitemap that 503s) is
+    noted in ``state.errors`` and ``state.failed_sources``; the others are read on.
+    """
     found: dict[str, tuple[Discovered, SiteProfile]] = {}
     queue = [(url, kind, profile, 0) for url, kind, profile in _roots(state)]
     while queue and not state.stop.is_set():
         url, kind, profile, depth = queue.pop(0)
         try:
-            result = await state.fetcher.fetch(url, accept=FEED_TYPES)
+            result = await state.fetcher.fetch(url, accept=SOURCE_TYPES)
             data = _gunzip(result.content, url)
+            nested: tuple[str, ...] = ()
             if kind == "list":
                 items = parse_news_list(data, article_url=(profile.urls.canonical if profile else "{id}"), source=url)
-                nested: tuple[str, ...] = ()
+            elif kind == "feed":
+                items = parse_feed(data, source=url)
             else:
                 sitemap = parse_sitemap(data, source=url)
                 items, nested = list(sitemap.urls), sitemap.sitemaps
@@ -81,6 +98,7 @@ async def discover(state: CrawlState) -> list[tuple[Discovered, SiteProfile]]:
 
 def _note_error(state: CrawlState, url: str, error: ScraperError) -> None:
     """A document's error, once: a host that cannot be reached fails each of its URLs in the same words."""
+    state.failed_sources.append((url, getattr(error, "reason", None) or "unreadable"))
     text = str(error)
     if not text.startswith(url) and not isinstance(error, FetchConnectError):  # that one names its host
         text = f"{url}: {text}"

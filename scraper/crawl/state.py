@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -13,14 +13,16 @@ from scraper.archive import Archive, health
 from scraper.errors import UsageError
 from scraper.fetch.fetcher import Fetcher, Recorder
 from scraper.pipeline import PageOutcome
+from scraper.related import ProblemLog, RelatedOptions
 from scraper.settings import Settings
 from scraper.sites import SiteProfile
 
 
 @dataclass(frozen=True, slots=True)
 class CrawlOptions:
-    #: crawl the articles of these sitemaps instead of the configured sources
+    #: crawl the articles of these sitemaps and feeds instead of the configured sources
     sitemaps: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
     since: date | None = None
     until: date | None = None
     #: overrides [crawl] max_pages_per_run
@@ -32,12 +34,15 @@ class CrawlOptions:
     warc: Path | None = None
     #: overrides [crawl] processes
     processes: int | None = None
+    #: False: ask no site endpoint for related links, whatever [related] endpoints says
+    related_endpoints: bool = True
 
     def __post_init__(self) -> None:
         # Usage errors, raised before a run takes the lock or is recorded.
-        for url in self.sitemaps:
-            if not urls.is_http_url(url):
-                raise UsageError(f"--sitemap {url}: not an http(s) URL")
+        for option, given in (("--sitemap", self.sitemaps), ("--feed", self.feeds)):
+            for url in given:
+                if not urls.is_http_url(url):
+                    raise UsageError(f"{option} {url}: not an http(s) URL")
         if self.until is not None and self.since is None:
             raise UsageError("--until ends a backfill: give --since too")
         days.check_order(self.since, self.until)
@@ -63,6 +68,16 @@ class CrawlState:
     warnings: list[str] = field(default_factory=list)
     #: per site: article pages read, and where their fields came from
     tallies: dict[str, health.Tally] = field(default_factory=dict)
+    #: endpoint problems, logged once per endpoint and kind this run
+    problems: ProblemLog = field(default_factory=ProblemLog)
+    #: the sources (sitemaps, feeds, list pages) that could not be read: (URL, reason)
+    failed_sources: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def related(self) -> RelatedOptions:
+        """[related] as this run applies it (``--no-related-endpoints`` turns the endpoints off)."""
+        cfg = self.settings.related
+        return cfg if self.options.related_endpoints else replace(cfg, endpoints=False)
 
     def stamp(self) -> str:
         return self.now().astimezone(UTC).isoformat(timespec="seconds")
