@@ -104,7 +104,7 @@ def crawl_once(count: int, folder: Path, slow: bool, processes: int) -> Crawl:
                       .replace("concurrency = 4", "concurrency = 8")
                       .replace("processes = 1", f"processes = {processes}"))
     args = [sys.executable, "-m", "scraper", "crawl", "--config", str(config), "--db", str(folder / "a.db"),
-            "--sitemap", sitemap, "--impolite"]
+            "--sitemap", sitemap, "--impolite", "--no-related-endpoints"]  # pages only, as measured before
     assert server.pid is not None
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_before = cpu_s(server.pid) or 0.0

@@ -66,6 +66,7 @@ from scraper.extraction import extract_raw  # noqa: E402
 from scraper.fetch.fetcher import Fetcher, FetchOptions, FetchResult  # noqa: E402
 from scraper.models import Article  # noqa: E402
 from scraper.pipeline import ArchiveThread, Fetched, store_fetched, store_page  # noqa: E402
+from scraper.related import RelatedOptions  # noqa: E402
 from scraper.settings import load_settings  # noqa: E402
 from scraper.sites import load_sites  # noqa: E402
 from tests.server import LocalServer, Route  # noqa: E402
@@ -360,7 +361,9 @@ async def in_processes(urls: list[str], args: argparse.Namespace, pipeline: Pipe
         await asyncio.gather(*storing)
         await pipeline.db.commit()
 
-    async with FetchProcesses(args.processes, options=options, sites=pipeline.sites) as workers:
+    # pages only, like the other stages: no related-link endpoints
+    async with FetchProcesses(args.processes, options=options, sites=pipeline.sites,
+                              related=RelatedOptions(endpoints=False)) as workers:
         await run([u.replace("ncd=", "ncd=9") for u in urls[:200]], workers)
         failures = 0
         before = [cpu_s(pid) or 0.0 for pid in workers.pids]
