@@ -15,7 +15,6 @@ from datetime import date
 from pathlib import Path
 
 from scraper.cli import commands, exits
-from scraper.crawl import heap
 from scraper.errors import ScraperError, UsageError
 from scraper.version import __version__
 
@@ -163,7 +162,6 @@ def _refuse(parser: argparse.ArgumentParser, error: UsageError) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    heap.keep_freed_memory()  # a long run parses page after page: see heap.py
     level = logging.ERROR if args.quiet else logging.DEBUG if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s: %(name)s: %(message)s", stream=sys.stderr)
     try:

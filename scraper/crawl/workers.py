@@ -12,7 +12,9 @@ flight, which the next run fetches again.
     async with FetchProcesses(2, options=fetch_options, sites=sites) as workers:
         fetched = await workers.fetch_and_extract(url, etag=None, last_modified=None)
 
-Each worker runs an event loop with its own ``Fetcher``; it takes jobs
+Each worker runs an event loop with its own ``Fetcher``, made with the
+crawl's unpaced options (``FetchOptions.without_politeness``: transport.py
+under httpx) and malloc tuned as in the crawl (heap.py); it takes jobs
 (``(job, url, etag, last_modified)``) from a pipe and answers each with a
 ``pipeline.Fetched``. Jobs in flight are bounded by the caller (the crawl's
 ``concurrency``), so a pipe never fills and neither side blocks on a send
@@ -165,7 +167,9 @@ def _record(exchange: Exchange) -> None:
 def _main(conn: Connection, options: FetchOptions, sites: dict[str, SiteProfile], site: str, record: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    heap.keep_freed_memory()  # a new process (spawn): the crawl's own setting does not carry over
+    # Fetch processes serve --impolite crawls only (batch._page_fetch), which tune malloc (see heap.py);
+    # a spawned process does not inherit the crawl's setting.
+    heap.keep_freed_memory()
     asyncio.run(_serve(conn, options, sites, site, record))
 
 
