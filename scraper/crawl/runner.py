@@ -411,13 +411,15 @@ async def _page_fetch(state: _Run, pages: int) -> AsyncIterator[tuple[PageFetch,
     processes = state.options.processes or state.settings.crawl.processes
     if processes > 1 and pages > 1 and state.options.impolite:
         async with FetchProcesses(processes, options=_fetch_options(state.settings, state.options),
-                                  sites=state.sites, recorder=state.recorder) as workers:
+                                  sites=state.sites, recorder=state.recorder,
+                                  packer=state.archive.packer) as workers:
             yield workers.fetch_page, True
         return
     if processes > 1 and pages > 1:
         log.info("[crawl] processes = %d applies to --impolite crawls only: this one is paced by the site",
                  processes)
-    yield partial(fetch_page, fetcher=state.fetcher, sites=state.sites), False
+    # the archive's own packer: a dictionary trained during the crawl is used from the next page on
+    yield partial(fetch_page, fetcher=state.fetcher, sites=state.sites, packer=state.archive.packer), False
 
 
 #: failure reasons that are no fault of the site: the URL is due again at once
