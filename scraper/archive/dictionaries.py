@@ -56,9 +56,13 @@ def train_site(conn: sqlite3.Connection, reader: Reader, site: str, *, now: str,
     """
     samples: list[bytes] = []
     total = 0
-    rows = conn.execute(f"SELECT sha256, compression, dictionary, size, data FROM raw_pages WHERE {_SITE_PAGES}"
-                        " ORDER BY rowid DESC LIMIT ?", (*_site_bounds(site), codec.TRAIN_SAMPLE_PAGES))
-    for sha, compression, dictionary, size, data in rows:
+    # rowids first (the URL index holds them), so the sort never carries pages; then each page by rowid
+    newest = [rowid for (rowid,) in conn.execute(
+        f"SELECT rowid FROM raw_pages WHERE {_SITE_PAGES} ORDER BY rowid DESC LIMIT ?",
+        (*_site_bounds(site), codec.TRAIN_SAMPLE_PAGES))]
+    for rowid in newest:
+        sha, compression, dictionary, size, data = conn.execute(
+            "SELECT sha256, compression, dictionary, size, data FROM raw_pages WHERE rowid = ?", (rowid,)).fetchone()
         try:
             page = reader.page(sha, compression, dictionary, size, data)
         except ArchiveError as e:
