@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from scraper.archive import OUTCOMES, Archive, FetchRecord, warc
+from scraper.archive.codec import Packer
 from scraper.archive.digest import Digest, digest
 from scraper.errors import InputError, ScraperError
 from scraper.extraction import extract_raw_with_report
@@ -210,8 +211,12 @@ class Fetched:
 
 
 async def fetch_and_extract(url: str, *, fetcher: Fetcher, etag: str | None, last_modified: str | None,
-                     sites: Mapping[str, SiteProfile], site: str = "auto") -> Fetched:
-    """Fetch ``url`` (conditionally when validators are given) and extract it; never raises for a bad page."""
+                            sites: Mapping[str, SiteProfile], site: str = "auto",
+                            packer: Packer | None = None) -> Fetched:
+    """Fetch ``url`` (conditionally when validators are given) and extract it; never raises for a bad page.
+
+    ``packer``: compresses the page for the archive (``Archive.packer``); zlib without one.
+    """
     try:
         result = await fetcher.fetch(url, etag=etag, last_modified=last_modified)
     except ScraperError as e:
@@ -221,7 +226,7 @@ async def fetch_and_extract(url: str, *, fetcher: Fetcher, etag: str | None, las
     article, report, unreadable = extract_page(result.to_raw_page(), sites=sites, site=site)
     ready = None
     if article is not None and article.looks_like_article:
-        ready = digest(article, url=url, raw=result.content, content_type=result.content_type)
+        ready = digest(article, url=url, raw=result.content, content_type=result.content_type, packer=packer)
     return Fetched(url, result, article=article, unreadable=unreadable, digest=ready, report=report)
 
 
@@ -328,7 +333,8 @@ def archive_article(archive: Archive, url: str, page: RawPage, fetch: FetchRecor
             archive.record_fetch(replace(fetch, error="not-an-article"), raw=page.content,
                                  content_type=page.content_type)
         return PageOutcome(url, "failed", reason="not-an-article", detail="no article text or article id on the page")
-    ready = ready or digest(article, url=url, raw=page.content, content_type=page.content_type)
+    ready = ready or digest(article, url=url, raw=page.content, content_type=page.content_type,
+                            packer=archive.packer)
     stored = archive.ingest_digest(ready, url=url, fetched_at=fetch.fetched_at, fetch=fetch if log_fetch else None)
     return PageOutcome(url, stored.outcome, stored.archive_id, article.title)
 

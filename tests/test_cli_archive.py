@@ -184,7 +184,7 @@ def test_fetch_prints_one_line_per_url_and_exit_codes(tmp_path: Path, server: Lo
 
 def test_every_command_has_help_and_is_in_the_readme() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    for command in ("extract", "fetch", "crawl", "import", "search", "show", "export", "stats", "reextract",
+    for command in ("extract", "fetch", "crawl", "import", "search", "show", "export", "stats", "reextract", "compact",
                     "serve"):
         with pytest.raises(SystemExit) as done:
             main([command, "--help"])

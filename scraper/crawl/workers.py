@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
+from scraper.archive.codec import Packer
 from scraper.crawl import heap
 from scraper.fetch.fetcher import Fetcher, FetchOptions, Recorder
 from scraper.models import Exchange
@@ -61,7 +62,7 @@ class FetchProcesses:
     """``count`` worker processes that fetch and extract; ``fetch_and_extract`` as in ``pipeline``."""
 
     def __init__(self, count: int, *, options: FetchOptions, sites: Mapping[str, SiteProfile], site: str = "auto",
-                 recorder: Recorder | None = None) -> None:
+                 recorder: Recorder | None = None, packer: Packer | None = None) -> None:
         if count < 1:
             raise ValueError("at least one fetch process is needed")
         self._count = count
@@ -69,6 +70,8 @@ class FetchProcesses:
         self._sites = dict(sites)
         self._site = site
         self._recorder = recorder
+        #: sent to each worker as the dictionaries it holds at the start; one trained later reaches the next crawl
+        self._packer = packer
         self._workers: list[_Worker] = []
         self._jobs = itertools.count()
 
@@ -79,7 +82,7 @@ class FetchProcesses:
         for _ in range(self._count):
             ours, theirs = context.Pipe()
             process = context.Process(target=_main, args=(theirs, self._options, self._sites, self._site,
-                                                          self._recorder is not None), daemon=True)
+                                                          self._recorder is not None, self._packer), daemon=True)
             process.start()
             theirs.close()
             worker = _Worker(process, ours)
@@ -164,17 +167,18 @@ def _record(exchange: Exchange) -> None:
         kept.append(exchange)
 
 
-def _main(conn: Connection, options: FetchOptions, sites: dict[str, SiteProfile], site: str, record: bool) -> None:
+def _main(conn: Connection, options: FetchOptions, sites: dict[str, SiteProfile], site: str, record: bool,
+          packer: Packer | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # Fetch processes serve --impolite crawls only (batch._page_fetch), which tune malloc (see heap.py);
     # a spawned process does not inherit the crawl's setting.
     heap.keep_freed_memory()
-    asyncio.run(_serve(conn, options, sites, site, record))
+    asyncio.run(_serve(conn, options, sites, site, record, packer))
 
 
 async def _serve(conn: Connection, options: FetchOptions, sites: dict[str, SiteProfile], site: str,
-                 record: bool) -> None:
+                 record: bool, packer: Packer | None) -> None:
     loop = asyncio.get_running_loop()
     finished = asyncio.Event()
     running: set[asyncio.Task[None]] = set()
@@ -188,7 +192,7 @@ async def _serve(conn: Connection, options: FetchOptions, sites: dict[str, SiteP
             _exchanges.set(kept)
             try:
                 fetched = await fetch_and_extract(url, fetcher=fetcher, etag=etag, last_modified=last_modified,
-                                           sites=sites, site=site)
+                                                  sites=sites, site=site, packer=packer)
             except Exception as e:  # a bug must cost one page, not the worker
                 fetched = Fetched(url, failure=("error", None, f"{type(e).__name__}: {e}"))
             if broken:
