@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from scraper.archive import OUTCOMES, Archive, FetchRecord, ReextractCounts, warc
+from scraper.archive.codec import Packer
 from scraper.archive.digest import Digest, digest
 from scraper.errors import InputError, ScraperError
 from scraper.extraction import extract, extract_raw, extract_raw_with_report
@@ -214,11 +215,11 @@ class Fetched:
 
 async def fetch_and_extract(url: str, *, fetcher: Fetcher, etag: str | None, last_modified: str | None,
                             sites: Mapping[str, SiteProfile], site: str = "auto",
-                            related: RelatedOptions = DEFAULT_RELATED) -> Fetched:
+                            packer: Packer | None = None, related: RelatedOptions = DEFAULT_RELATED) -> Fetched:
     """Fetch ``url`` (conditionally when validators are given) and extract it; never raises for a bad page.
 
-    An article is then completed with the related links of its site's endpoints
-    (``related``; a 304 asks nothing).
+    ``packer``: compresses the page for the archive (``Archive.packer``); zlib without one. An article
+    is then completed with the related links of its site's endpoints (``related``; a 304 asks nothing).
     """
     try:
         result = await fetcher.fetch(url, etag=etag, last_modified=last_modified)
@@ -232,7 +233,7 @@ async def fetch_and_extract(url: str, *, fetcher: Fetcher, etag: str | None, las
     if article is not None and article.looks_like_article:
         article, problems = await add_endpoint_links(article, fetcher=fetcher, sites=sites,
                                                      page_url=result.final_url, options=related)
-        ready = digest(article, url=url, raw=result.content, content_type=result.content_type)
+        ready = digest(article, url=url, raw=result.content, content_type=result.content_type, packer=packer)
     return Fetched(url, result, article=article, unreadable=unreadable, digest=ready, report=report,
                    problems=problems)
 
@@ -368,7 +369,8 @@ def archive_article(archive: Archive, url: str, page: RawPage, fetch: FetchRecor
             archive.record_fetch(replace(fetch, error="not-an-article"), raw=page.content,
                                  content_type=page.content_type)
         return PageOutcome(url, "failed", reason="not-an-article", detail="no article text or article id on the page")
-    ready = ready or digest(article, url=url, raw=page.content, content_type=page.content_type)
+    ready = ready or digest(article, url=url, raw=page.content, content_type=page.content_type,
+                            packer=archive.packer)
     stored = archive.ingest_digest(ready, url=url, fetched_at=fetch.fetched_at, fetch=fetch if log_fetch else None)
     return PageOutcome(url, stored.outcome, stored.archive_id, article.title)
 

@@ -175,7 +175,7 @@ def test_open_sets_wal_foreign_keys_and_busy_timeout(path: Path) -> None:
     names = [r[0] for r in rows(path, "SELECT name FROM _sqlite_migrations ORDER BY id")]
     assert names == ["m001_initial", "m002_near_duplicate_index", "m003_runs", "m004_fetch_lookup",
                      "m005_frontier", "m006_deferred_fts",
-                     "m007_article_list", "m008_link_times", "m009_backoff"]
+                     "m007_article_list", "m008_link_times", "m009_backoff", "m010_zstd_dictionaries"]
 
 
 def _open_deleted_files() -> list[str]:
@@ -486,7 +486,7 @@ def test_an_archive_from_the_first_schema_upgrades_in_place(path: Path) -> None:
         assert archive.ingest(edited, url=edited.url or "").near_duplicate_of == 7
         assert archive.stats().runs == ()
     assert count(path, "simhash_keys", "article = 7") == 28
-    assert len(rows(path, "SELECT * FROM _sqlite_migrations")) == 9
+    assert len(rows(path, "SELECT * FROM _sqlite_migrations")) == 10
     with Archive.open(path) as archive:  # indexed by the first schema's trigger, then by the deferred one
         assert {h.url for h in archive.search("성남시")} == {URL, edited.url}
     assert count(path, "fts_pending") == 0

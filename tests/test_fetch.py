@@ -2,7 +2,9 @@
 
 Politeness is switched off here (``LOCAL``) except where a test says otherwise;
 test_politeness.py covers robots.txt and pacing. Backoff runs on a FakeClock,
-so retries cost no real time.
+so retries cost no real time. Every test runs twice, once per transport (the
+``transport`` fixture): httpx's own, which polite runs use, and transport.py's,
+which ``--impolite`` crawls use.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+import sys
 import time
 import tracemalloc
 import zlib
@@ -25,21 +28,31 @@ import pytest
 
 from scraper import __version__
 from scraper.errors import FetchConnectError, FetchError, FetchRefused, FetchStatusError, FetchTimeout
-from scraper.fetch.fetcher import Fetcher, FetchOptions, FetchResult, fetch_one
+from scraper.fetch.fetcher import TRANSPORTS, Fetcher, FetchOptions, FetchResult, Transport, fetch_one
 from scraper.fetch.politeness import retry_after_s
 
 from .server import ETAG, LAST_MODIFIED, FakeClock, LocalServer
 
 LOCAL = FetchOptions(attempts=3, backoff_base_s=1.0, backoff_max_s=30.0).without_politeness()
 KOREAN = "똠방각하 햏볕 아래 새 소식입니다. 정부는 오늘 발표했습니다." * 20
+#: the transport under test; set for each test by the ``transport`` fixture
+TRANSPORT: Transport = "httpx"
+
+
+@pytest.fixture(autouse=True, params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Transport:
+    """Run the test on this transport: every Fetcher that ``run`` makes uses it."""
+    chosen: Transport = request.param
+    monkeypatch.setattr(sys.modules[__name__], "TRANSPORT", chosen)
+    return chosen
 
 
 def run(options: FetchOptions, job: Callable[[Fetcher], Awaitable[Any]], clock: FakeClock | None = None) -> Any:
-    """Run ``job`` with a Fetcher on a fake clock (so backoff never really waits)."""
+    """Run ``job`` with a Fetcher on ``TRANSPORT`` and a fake clock (so backoff never really waits)."""
     clock = clock or FakeClock()
 
     async def main() -> Any:
-        async with Fetcher(options=options, clock=clock, sleep=clock.sleep) as fetcher:
+        async with Fetcher(options=replace(options, transport=TRANSPORT), clock=clock, sleep=clock.sleep) as fetcher:
             return await job(fetcher)
 
     return asyncio.run(main())
@@ -116,10 +129,11 @@ def test_an_unusable_redirect_is_refused(server: LocalServer) -> None:
 
 def test_fetch_page_is_the_synchronous_one_url_path(server: LocalServer) -> None:
     url = server.add("/news/view.do", "<p>sync</p>")
-    page = fetch_one(url, options=LOCAL)
+    options = replace(LOCAL, transport=TRANSPORT)
+    page = fetch_one(url, options=options)
     assert (page.content, page.url, page.final_url, page.status) == (b"<p>sync</p>", url, url, 200)
     with pytest.raises(FetchStatusError, match="HTTP 404"):
-        fetch_one(server.url("/missing"), options=LOCAL)
+        fetch_one(server.url("/missing"), options=options)
 
 
 # -- timeouts and retries ------------------------------------------------------------------------

@@ -2,12 +2,14 @@
 
 Pacing is checked twice: on a FakeClock (exact intervals, no waiting) and on
 the real clock with short intervals, measured by the server as request starts.
+Every test runs once per transport (the ``transport`` fixture, as in test_fetch.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from itertools import pairwise
@@ -16,16 +18,28 @@ from typing import Any
 import pytest
 
 from scraper.errors import ConfigError, FetchConnectError, FetchError, FetchRefused
-from scraper.fetch.fetcher import Fetcher, FetchOptions, FetchResult
+from scraper.fetch.fetcher import TRANSPORTS, Fetcher, FetchOptions, FetchResult, Transport
 from scraper.fetch.politeness import RobotsCache, Throttle, Unreachable
 
 from .server import FakeClock, LocalServer
 
 POLITE = FetchOptions(attempts=1, per_host_rate_per_s=1.0)
 UNPACED = replace(POLITE, per_host_rate_per_s=None)
+#: the transport under test; set for each test by the ``transport`` fixture
+TRANSPORT: Transport = "httpx"
+
+
+@pytest.fixture(autouse=True, params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Transport:
+    """Run the test on this transport: every Fetcher that ``run`` makes uses it."""
+    chosen: Transport = request.param
+    monkeypatch.setattr(sys.modules[__name__], "TRANSPORT", chosen)
+    return chosen
 
 
 def run(options: FetchOptions, job: Callable[[Fetcher], Awaitable[Any]], clock: FakeClock | None = None) -> Any:
+    options = replace(options, transport=TRANSPORT)
+
     async def main() -> Any:
         if clock is None:
             async with Fetcher(options=options) as fetcher:

@@ -3,7 +3,10 @@
 Most tests talk to a small asyncio server written here, because they need
 what http.server will not do on demand: close a kept-alive connection, hang
 up on the second request of a connection, speak TLS. The fetcher's own tests
-(test_fetch.py) run every fetch behaviour over this transport as well.
+(test_fetch.py, test_politeness.py) run every fetch behaviour over this
+transport and over httpx's own. The last tests here check which transport the
+fetcher picks, and that the client options it sets (TLS verification and the
+environment's CA file, proxies, HTTP/1.1 only) hold on both.
 """
 
 from __future__ import annotations
@@ -12,14 +15,18 @@ import asyncio
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import trustme
 
-from scraper.fetch.fetcher import Fetcher, FetchOptions
+from scraper.errors import ConfigError, FetchConnectError
+from scraper.fetch.fetcher import TRANSPORTS, Fetcher, FetchOptions, Transport
 from scraper.fetch.transport import KeepAliveTransport, _Socket
+from scraper.settings import load_settings
 
 from .server import LocalServer
 
@@ -225,21 +232,6 @@ def test_https_with_an_untrusted_certificate_is_a_connect_error(authority: trust
     asyncio.run(main())
 
 
-def test_fetcher_keeps_httpx_transport_when_a_proxy_is_set(server: LocalServer,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    server.add("/via-proxy", "proxied")
-    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", server.base)
-
-    async def main() -> str:
-        async with Fetcher(options=FetchOptions().without_politeness()) as fetcher:
-            return (await fetcher.fetch("http://example.invalid/via-proxy")).content.decode()
-
-    assert asyncio.run(main()) == "proxied"
-    assert server.requests == ["http://example.invalid/via-proxy"]  # asked of the proxy, absolute URI
-
-
 def test_unread_bytes_pause_the_socket_until_read() -> None:
     class Recording(asyncio.Transport):
         def __init__(self) -> None:
@@ -261,3 +253,78 @@ def test_unread_bytes_pause_the_socket_until_read() -> None:
     while sock.buffer:
         sock.take(64 * 1024)
     assert transport.calls == ["pause", "resume"]
+
+
+# -- the fetcher's choice of transport, and the client options both honour -------------------------
+
+def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy",
+                 "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_polite_runs_use_httpx_transport_and_unpaced_runs_this_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_proxies(monkeypatch)
+    polite, unpaced = FetchOptions(), FetchOptions().without_politeness()
+    assert (polite.transport, unpaced.transport) == ("httpx", "keepalive")
+
+    async def carriers() -> list[type]:
+        found = []
+        for options in (polite, unpaced):
+            async with Fetcher(options=options) as fetcher:
+                found.append(type(fetcher._client._transport))
+        return found
+
+    assert asyncio.run(carriers()) == [httpx.AsyncHTTPTransport, KeepAliveTransport]
+
+
+def test_an_unknown_transport_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="transport must be one of httpx, keepalive"):
+        FetchOptions(transport="fast")  # type: ignore[arg-type]
+    config = tmp_path / "crawl.toml"
+    config.write_text('[fetch]\ntransport = "fast"\n')
+    with pytest.raises(ConfigError, match=r"\[fetch\]: fetch option transport"):
+        load_settings(config)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_the_environment_proxy_is_used_on_either_transport(server: LocalServer, monkeypatch: pytest.MonkeyPatch,
+                                                           transport: Transport) -> None:
+    # A client given a transport ignores HTTP_PROXY: with one set, the fetcher keeps httpx's transport.
+    server.add("/via-proxy", "proxied")
+    _no_proxies(monkeypatch)
+    monkeypatch.setenv("HTTP_PROXY", server.base)
+
+    async def main() -> str:
+        async with Fetcher(options=replace(FetchOptions().without_politeness(), transport=transport)) as fetcher:
+            return (await fetcher.fetch("http://example.invalid/via-proxy")).content.decode()
+
+    assert asyncio.run(main()) == "proxied"
+    assert server.requests == ["http://example.invalid/via-proxy"]  # asked of the proxy, absolute URI
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_certificates_are_verified_on_either_transport(authority: trustme.CA, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch, transport: Transport) -> None:
+    """Refused under the default CAs, accepted once SSL_CERT_FILE names ours; HTTP/1.1 though h2 is offered."""
+    options = replace(FetchOptions(attempts=1).without_politeness(), transport=transport)
+    context = tls_server_context(authority)
+    context.set_alpn_protocols(["h2", "http/1.1"])  # a client offering h2 would get it, and this server fails
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+    async def fetch(url: str) -> str:
+        async with Fetcher(options=options) as fetcher:  # the CA file is read when the client is made
+            return (await fetcher.fetch(url)).content.decode()
+
+    async def main() -> tuple[FetchConnectError, str]:
+        async with RawServer(keep_answering(lambda: srv), context) as srv:
+            with pytest.raises(FetchConnectError) as refused:
+                await fetch(served(srv))
+            authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+            monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+            return refused.value, await fetch(served(srv))
+
+    refusal, text = asyncio.run(main())
+    assert refusal.reason == "connect" and "certificate verify failed" in str(refusal)
+    assert text == "hello"

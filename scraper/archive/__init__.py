@@ -5,6 +5,9 @@
     results.py   the typed rows the archive returns
     file.py      which files are our archives (PRAGMA application_id), read-only opening
     digest.py    an article made ready to store (JSON, SimHash, the raw page compressed)
+    codec.py     how raw pages are compressed: zlib, or zstd with a site's dictionary
+    dictionaries.py  the zstd dictionaries: training, loading, reading raw rows with them
+    compact.py   re-compress older raw pages with zstd, then VACUUM (``scraper compact``)
     simhash.py   near-duplicate fingerprints
     health.py    where extracted fields came from, run by run (a redesign shows here)
     warc.py      WARC files in and out

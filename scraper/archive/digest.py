@@ -15,9 +15,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from isal import isal_zlib
-
 from scraper.archive import simhash as sh
+from scraper.archive.codec import Packer
 from scraper.decode import header_charset
 from scraper.models import Article, pickled_as_tuple
 
@@ -29,9 +28,12 @@ class Packed:
 
     sha256: str
     size: int
-    data: bytes  # zlib
+    data: bytes  # compressed as ``compression`` says
     content_type: str | None
     encoding: str | None
+    compression: str = "zlib"
+    #: the zstd dictionary ``data`` needs (its id in the archive), None for zlib
+    dictionary: int | None = None
 
 
 @pickled_as_tuple
@@ -50,17 +52,24 @@ class Digest:
     raw: Packed | None = None
 
 
-def pack(raw: bytes, content_type: str | None) -> Packed:
-    # ISA-L writes the same zlib stream as zlib (zlib.decompress reads it
-    # back; the archive's rows stay compression = 'zlib') about six times
-    # faster: at level 2 ~145 us for a ~100 KB KBS page at a ratio of 3.5,
-    # where zlib took ~950 us at level 2 and ~2.4 ms at its default 6.
-    return Packed(hashlib.sha256(raw).hexdigest(), len(raw), isal_zlib.compress(raw, 2), content_type,
-                  header_charset(content_type))
+#: what packs a page when the caller has no packer: zlib for every site
+_ZLIB_ONLY = Packer()
 
 
-def digest(article: Article, *, url: str, raw: bytes | None = None, content_type: str | None = None) -> Digest:
-    """``article``, fetched from ``url`` as ``raw`` (kept compressed when given), ready to ingest."""
+def pack(raw: bytes, content_type: str | None, *, url: str = "", packer: Packer | None = None) -> Packed:
+    """``raw``, fetched from ``url``, compressed with ``packer`` (zstd with the site's dictionary, else zlib).
+
+    zlib comes from ISA-L: the same stream as zlib's about six times faster
+    (at level 2 ~145 us for a ~100 KB KBS page where zlib took ~950 us).
+    """
+    compression, dictionary, data = (packer or _ZLIB_ONLY).pack(raw, url)
+    return Packed(hashlib.sha256(raw).hexdigest(), len(raw), data, content_type, header_charset(content_type),
+                  compression, dictionary)
+
+
+def digest(article: Article, *, url: str, raw: bytes | None = None, content_type: str | None = None,
+           packer: Packer | None = None) -> Digest:
+    """``article``, fetched from ``url`` as ``raw`` (kept compressed by ``packer`` when given), ready to ingest."""
     canonical = article.canonical_url or article.url or url
     text, body_chars = sh.features(article.title, article.body)
     return Digest(
@@ -68,5 +77,5 @@ def digest(article: Article, *, url: str, raw: bytes | None = None, content_type
         urls=tuple(dict.fromkeys(u for u in (canonical, article.url, url) if u)),
         json=json.dumps(article.to_dict(), ensure_ascii=False, separators=(",", ":")),
         simhash=sh.simhash(text), body_chars=body_chars,
-        raw=pack(raw, content_type) if raw is not None else None,
+        raw=pack(raw, content_type, url=url, packer=packer) if raw is not None else None,
     )

@@ -19,6 +19,8 @@ cannot both try to create it. Never edit a step that has shipped; add one.
                               story's newest page)
     m009_backoff              frontier.retry_at / failing_since (gone and failing URLs wait);
                               runs.failures and runs.fields (what failed, where fields came from)
+    m010_zstd_dictionaries    zstd_dictionaries; raw_pages.dictionary and compression 'zstd'
+                              (see codec.py, dictionaries.py)
 
 Column order is deliberate: SQLite walks a row's overflow pages to reach any
 column stored after a long value, so the small, often-read columns come
@@ -342,6 +344,67 @@ def m009_backoff(db: Database) -> None:
     db.execute("UPDATE frontier SET state = 'failing', retry_at = done_at WHERE state = 'failed'")
     db.execute("ALTER TABLE runs ADD COLUMN failures TEXT")
     db.execute("ALTER TABLE runs ADD COLUMN fields TEXT")
+
+
+_ZSTD_DICTIONARIES = [
+    # sha256: of content; a damaged dictionary is refused by name, never used to decompress garbage
+    """CREATE TABLE zstd_dictionaries (
+        id INTEGER PRIMARY KEY,
+        site TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        pages INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        content BLOB NOT NULL
+    )""",
+    # After data, so reading it walks a row's overflow pages: the partial index answers "which rows need
+    # dictionary N" instead, and costs nothing for zlib rows.
+    "ALTER TABLE raw_pages ADD COLUMN dictionary INTEGER REFERENCES zstd_dictionaries(id)",
+    "CREATE INDEX raw_pages_dictionary ON raw_pages(dictionary) WHERE dictionary IS NOT NULL",
+    # The foreign key guards a connection with foreign_keys on (ours); Datasette and the sqlite3 shell leave
+    # it off, and the trigger guards there too.
+    """CREATE TRIGGER zstd_dictionaries_in_use BEFORE DELETE ON zstd_dictionaries
+    WHEN EXISTS (SELECT 1 FROM raw_pages WHERE dictionary = old.id) BEGIN
+        SELECT RAISE(ABORT, 'this zstd dictionary is still needed by raw pages (raw_pages.dictionary)');
+    END""",
+    """CREATE TRIGGER zstd_dictionaries_renumbered BEFORE UPDATE OF id ON zstd_dictionaries
+    WHEN new.id IS NOT old.id AND EXISTS (SELECT 1 FROM raw_pages WHERE dictionary = old.id) BEGIN
+        SELECT RAISE(ABORT, 'this zstd dictionary is still needed by raw pages (raw_pages.dictionary)');
+    END""",
+]
+_ZLIB_ONLY = "compression TEXT NOT NULL CHECK (compression IN ('zlib'))"
+_ZLIB_OR_ZSTD = "compression TEXT NOT NULL CHECK (compression IN ('zlib', 'zstd'))"
+
+
+@MIGRATIONS(name="m010_zstd_dictionaries")
+def m010_zstd_dictionaries(db: Database) -> None:
+    _allow_zstd(db.conn)
+    for statement in _ZSTD_DICTIONARIES:
+        db.execute(statement)
+
+
+def _allow_zstd(conn: sqlite3.Connection) -> None:
+    """Widen raw_pages' CHECK to allow 'zstd' by editing the table's SQL in the schema, in place.
+
+    SQLite cannot ALTER a CHECK. Rebuilding the table would copy every raw
+    page (most of an archive's bytes: minutes and twice the disk on a big
+    one) and needs foreign keys off, which cannot be switched inside the
+    migration's transaction. SQLite's documentation allows this edit for
+    changes that leave every stored row valid, as loosening a CHECK does
+    (https://www.sqlite.org/lang_altertable.html, "otheralter"): O(1) on any
+    archive, and rolled back with the rest of the migration if it fails.
+    """
+    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'raw_pages'").fetchone()
+    if _ZLIB_ONLY not in sql:
+        raise sqlite3.DatabaseError(f"raw_pages is not as m001 made it, so its CHECK cannot be widened: {sql}")
+    (version,) = conn.execute("PRAGMA schema_version").fetchone()
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'raw_pages'",
+                     (sql.replace(_ZLIB_ONLY, _ZLIB_OR_ZSTD),))
+        # every connection, this one included, reads the schema again
+        conn.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
 
 
 def connect(path: Path, *, busy_timeout_s: float) -> Database:

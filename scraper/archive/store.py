@@ -40,7 +40,6 @@ import json
 import logging
 import re
 import sqlite3
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -51,8 +50,8 @@ from typing import IO, Any, Literal, NamedTuple
 from sqlite_utils import Database
 
 from scraper import days
+from scraper.archive import codec, dictionaries, health, schema
 from scraper.archive import file as archive_file
-from scraper.archive import health, schema
 from scraper.archive import simhash as sh
 from scraper.archive.digest import Digest, Packed, digest, pack
 from scraper.archive.results import (
@@ -183,6 +182,10 @@ class Archive:
         self._now = now
         self._batch_depth = 0
         self._read_only = read_only
+        self._packer: codec.Packer | None = None
+        self._reader = dictionaries.Reader(self._conn, path)
+        #: zlib pages per site without a dictionary, counted as far as training needs (see _count_untrained)
+        self._untrained: dict[str, int] = {}
 
     # -- opening, closing, transactions -----------------------------------------
 
@@ -356,8 +359,9 @@ class Archive:
         compressed so extraction can be re-run; ``fetch``: also log the fetch.
         One transaction: the article and all its rows are written, or none.
         """
-        return self.ingest_digest(digest(article, url=url, raw=raw, content_type=content_type), url=url,
-                                  fetched_at=fetched_at, fetch=fetch)
+        packer = self.packer if raw is not None else None
+        return self.ingest_digest(digest(article, url=url, raw=raw, content_type=content_type, packer=packer),
+                                  url=url, fetched_at=fetched_at, fetch=fetch)
 
     def ingest_digest(self, d: Digest, *, url: str, fetched_at: str | None = None,
                       fetch: FetchRecord | None = None) -> IngestResult:
@@ -375,7 +379,7 @@ class Archive:
                      content_type: str | None = None) -> int:
         """Log a fetch that produced no article (an error, a 304, a refusal); returns its row id."""
         seen_at = self._timestamp(fetch.fetched_at)
-        packed = pack(raw, content_type) if raw is not None else None
+        packed = pack(raw, content_type, url=fetch.url, packer=self.packer) if raw is not None else None
         with self._write(f"record a fetch of {fetch.url}") as conn:
             raw_sha = self._put_raw(conn, packed, fetch.url, seen_at) if packed else None
             return self._put_fetch(conn, fetch, seen_at, raw_sha, None)
@@ -413,11 +417,51 @@ class Archive:
         return d.body_chars >= self._policy.min_chars
 
     def _put_raw(self, conn: sqlite3.Connection, packed: Packed, url: str, seen_at: str) -> str:
-        conn.execute(
+        cursor = conn.execute(
             "INSERT OR IGNORE INTO raw_pages (sha256, url, fetched_at, content_type, encoding, size,"
-            " compression, data) VALUES (?, ?, ?, ?, ?, ?, 'zlib', ?)",
-            (packed.sha256, url, seen_at, packed.content_type, packed.encoding, packed.size, packed.data))
+            " compression, data, dictionary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (packed.sha256, url, seen_at, packed.content_type, packed.encoding, packed.size, packed.compression,
+             packed.data, packed.dictionary))
+        if cursor.rowcount and packed.compression == "zlib":
+            self._count_untrained(conn, codec.site_of(url), seen_at)
         return packed.sha256
+
+    @property
+    def packer(self) -> codec.Packer:
+        """What compresses raw pages for this archive: zstd with each site's dictionary (zlib without one).
+
+        The same object all along: a dictionary trained later is added to it.
+        Pickled, it carries the dictionaries it has then (a crawl hands it to
+        its fetch processes).
+        """
+        if self._packer is None:
+            with self._errors("load the zstd dictionaries"):
+                self._packer = dictionaries.packer(self._conn)
+        return self._packer
+
+    def _count_untrained(self, conn: sqlite3.Connection, site: str, seen_at: str) -> None:
+        """Train ``site`` a dictionary once it has ``TRAIN_AFTER_PAGES`` zlib pages (this one included).
+
+        The first page of a site in a session counts the site's zlib pages
+        (stopping at the threshold, by the URL index); later ones add one.
+        Training costs a second or two, once per site, inside this write.
+        """
+        if not site or self.packer.dictionary_for(site) is not None:
+            return  # a page from a fetch process that was started before the site's dictionary was trained
+        counted = self._untrained.get(site)
+        if counted is None:
+            counted = dictionaries.zlib_pages(conn, site, limit=codec.TRAIN_AFTER_PAGES)
+        else:
+            counted += 1
+        self._untrained[site] = counted
+        if counted < codec.TRAIN_AFTER_PAGES:
+            return
+        with schema.transaction(conn, "train"):
+            trained = dictionaries.train_site(conn, self._reader, site, now=seen_at)
+        if trained is None:  # zstd found nothing to learn: try again after as many pages again
+            self._untrained[site] = 0
+        else:
+            self.packer.add(trained)
 
     def _put_fetch(self, conn: sqlite3.Connection, fetch: FetchRecord, seen_at: str, raw_sha: str | None,
                    result: IngestResult | None) -> int:
@@ -805,18 +849,15 @@ class Archive:
             # while the caller writes (reextract ingests between pages).
             with self._errors("read raw pages"):
                 rows = self._conn.execute(
-                    "SELECT rowid, sha256, url, fetched_at, content_type, encoding, data FROM raw_pages"
-                    " WHERE rowid > ? ORDER BY rowid LIMIT 100", (last,),
+                    "SELECT rowid, sha256, url, fetched_at, content_type, encoding, compression, dictionary, size,"
+                    " data FROM raw_pages WHERE rowid > ? ORDER BY rowid LIMIT 100", (last,),
                 ).fetchall()
             if not rows:
                 return
-            for rowid, sha, url, fetched_at, content_type, encoding, data in rows:
+            for rowid, sha, url, fetched_at, content_type, encoding, compression, dictionary, size, data in rows:
                 last = rowid
-                try:
-                    content = zlib.decompress(data)
-                except zlib.error as e:
-                    raise ArchiveError(f"raw page {sha} in {self.path} is damaged ({e}); "
-                                       f"fetch {url} again") from e
+                with self._errors(f"read raw page {sha}"):
+                    content = self._reader.page(sha, compression, dictionary, size, data)
                 yield StoredPage(sha, url, fetched_at, content_type, encoding, content)
 
     def reextract(self, extract: Callable[[bytes, str], Article]) -> ReextractCounts:

@@ -14,6 +14,7 @@ from typing import IO
 
 from scraper import days
 from scraper.archive import Archive, warc
+from scraper.archive.compact import CompactOptions, compact
 from scraper.cli import exits, render, web
 from scraper.crawl import CrawlOptions, RunResult
 from scraper.crawl import run as run_crawl
@@ -238,6 +239,15 @@ def cmd_reextract(args: argparse.Namespace) -> int:
         counts = reextract(archive, sites=sites)
     print(render.reextract(counts))
     return exits.FAILED if counts.failed else exits.OK
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    options = CompactOptions(batch_pages=args.batch_pages, vacuum=not args.no_vacuum)
+    with open_archive(args) as archive, \
+            render.CompactProgress(enabled=render.is_terminal() and not args.quiet) as progress:
+        result = compact(archive, options=options, progress=progress.batch)
+    print(result.summary())
+    return exits.OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -15,7 +15,6 @@ from datetime import date
 from pathlib import Path
 
 from scraper.cli import commands, exits
-from scraper.crawl import heap
 from scraper.errors import ScraperError, UsageError
 from scraper.version import __version__
 
@@ -156,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add(subs, "reextract", "re-run extraction over stored raw pages; changes become versions")
 
+    co = _add(subs, "compact", "re-compress stored raw pages with zstd and per-site dictionaries, then reclaim the "
+                               "space (stop it any time; a new run carries on)")
+    co.add_argument("--batch-pages", type=_positive, default=200, metavar="N",
+                    help="pages re-compressed per transaction (default: 200)")
+    co.add_argument("--no-vacuum", action="store_true", help="leave the freed space in the file (no VACUUM)")
+
     sv = _add(subs, "serve", "browse the archive in Datasette, read-only (needs the web extra)")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     sv.add_argument("--port", type=_port, default=8001, help="port to listen on (default: 8001)")
@@ -174,7 +179,6 @@ def _refuse(parser: argparse.ArgumentParser, error: UsageError) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    heap.keep_freed_memory()  # a long run parses page after page: see heap.py
     level = logging.ERROR if args.quiet else logging.DEBUG if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s: %(name)s: %(message)s", stream=sys.stderr)
     try:

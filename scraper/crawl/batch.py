@@ -27,13 +27,16 @@ async def _page_fetch(state: CrawlState, pages: int) -> AsyncIterator[tuple[Page
     processes = state.options.processes or state.settings.crawl.processes
     if processes > 1 and pages > 1 and state.options.impolite:
         async with FetchProcesses(processes, options=state.fetcher.options, sites=state.sites,
-                                  recorder=state.recorder, related=state.related) as workers:
+                                  recorder=state.recorder, packer=state.archive.packer,
+                                  related=state.related) as workers:
             yield workers.fetch_and_extract, True
         return
     if processes > 1 and pages > 1:
         log.info("[crawl] processes = %d applies to --impolite crawls only: this one is paced by the site",
                  processes)
-    yield partial(fetch_and_extract, fetcher=state.fetcher, sites=state.sites, related=state.related), False
+    # the archive's own packer: a dictionary trained during the crawl is used from the next page on
+    yield partial(fetch_and_extract, fetcher=state.fetcher, sites=state.sites, packer=state.archive.packer,
+                  related=state.related), False
 
 
 #: failure reasons that are no fault of the site: the URL is due again at once

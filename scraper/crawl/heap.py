@@ -13,10 +13,16 @@ extraction, and slower user time on top from the cold memory.
 ``keep_freed_memory`` fixes both thresholds once per process: blocks up to
 ``MMAP_THRESHOLD`` come from the heap, and up to ``TRIM_THRESHOLD`` of free
 memory stays at its top. That bounds what is kept: a crawl process grows by
-at most ``TRIM_THRESHOLD`` over what it uses at its peak. The ``scraper``
-command calls it at start, and so does every fetch process. Elsewhere than
-glibc (musl, macOS, Windows) it does nothing, and it leaves the thresholds
-alone when the user has set them with glibc's environment variables.
+at most ``TRIM_THRESHOLD`` over what it uses at its peak.
+
+Only unpaced work calls it: an ``--impolite`` crawl (``crawl.runner.run``),
+each of its fetch processes (``workers.py``), and the benchmarks. There the
+faults are a fifth of the CPU that bounds the run; on a polite run, one page
+a second, they are a fraction of a millisecond a second, too little to set
+allocator behaviour for the whole process (and for any library the process
+hosts), so those runs keep malloc as glibc ships it. Elsewhere than glibc
+(musl, macOS, Windows) it does nothing, and it leaves the thresholds alone
+when the user has set them with glibc's environment variables.
 """
 
 from __future__ import annotations

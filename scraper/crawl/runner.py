@@ -26,6 +26,7 @@ from pathlib import Path
 
 from scraper.archive import Archive, health, warc
 from scraper.archive import file as archive_file
+from scraper.crawl import heap
 from scraper.crawl.batch import work
 from scraper.crawl.frontier import (
     Backoff,
@@ -115,6 +116,8 @@ def run(settings: Settings, options: CrawlOptions, *, db: str | Path | None = No
     crawl = partial(_crawl, settings, options, sites=sites or load_sites(), now=clock,
                     on_page=on_page, on_start=on_start)
     archive_file.identify(path)  # a file that is not an archive gets no lock file beside it either
+    if options.impolite:
+        heap.keep_freed_memory()  # unpaced, extraction's page faults show (heap.py); polite runs keep malloc as is
     if options.dry_run:
         with _dry_run_archive(settings, path) as archive:
             return asyncio.run(crawl(archive=archive, recorder=None))

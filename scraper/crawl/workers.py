@@ -12,7 +12,9 @@ flight, which the next run fetches again.
     async with FetchProcesses(2, options=fetch_options, sites=sites) as workers:
         fetched = await workers.fetch_and_extract(url, etag=None, last_modified=None)
 
-Each worker runs an event loop with its own ``Fetcher``; it takes jobs
+Each worker runs an event loop with its own ``Fetcher``, made with the
+crawl's unpaced options (``FetchOptions.without_politeness``: transport.py
+under httpx) and malloc tuned as in the crawl (heap.py); it takes jobs
 (``(job, url, etag, last_modified)``) from a pipe and answers each with a
 ``pipeline.Fetched``. Jobs in flight are bounded by the caller (the crawl's
 ``concurrency``), so a pipe never fills and neither side blocks on a send
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
+from scraper.archive.codec import Packer
 from scraper.crawl import heap
 from scraper.fetch.fetcher import Fetcher, FetchOptions, Recorder
 from scraper.models import Exchange
@@ -60,7 +63,8 @@ class FetchProcesses:
     """``count`` worker processes that fetch and extract; ``fetch_and_extract`` as in ``pipeline``."""
 
     def __init__(self, count: int, *, options: FetchOptions, sites: Mapping[str, SiteProfile], site: str = "auto",
-                 recorder: Recorder | None = None, related: RelatedOptions = DEFAULT_RELATED) -> None:
+                 recorder: Recorder | None = None, packer: Packer | None = None,
+                 related: RelatedOptions = DEFAULT_RELATED) -> None:
         if count < 1:
             raise ValueError("at least one fetch process is needed")
         self._count = count
@@ -68,6 +72,8 @@ class FetchProcesses:
         self._sites = dict(sites)
         self._site = site
         self._recorder = recorder
+        #: sent to each worker as the dictionaries it holds at the start; one trained later reaches the next crawl
+        self._packer = packer
         self._related = related
         self._workers: list[_Worker] = []
         self._jobs = itertools.count()
@@ -79,7 +85,8 @@ class FetchProcesses:
         for _ in range(self._count):
             ours, theirs = context.Pipe()
             process = context.Process(target=_main, args=(theirs, self._options, self._sites, self._site,
-                                                          self._recorder is not None, self._related), daemon=True)
+                                                          self._recorder is not None, self._packer, self._related),
+                                      daemon=True)
             process.start()
             theirs.close()
             worker = _Worker(process, ours)
@@ -165,15 +172,17 @@ def _record(exchange: Exchange) -> None:
 
 
 def _main(conn: Connection, options: FetchOptions, sites: dict[str, SiteProfile], site: str, record: bool,
-          related: RelatedOptions) -> None:
+          packer: Packer | None = None, related: RelatedOptions = DEFAULT_RELATED) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    heap.keep_freed_memory()  # a new process (spawn): the crawl's own setting does not carry over
-    asyncio.run(_serve(conn, options, sites, site, record, related))
+    # Fetch processes serve --impolite crawls only (batch._page_fetch), which tune malloc (see heap.py);
+    # a spawned process does not inherit the crawl's setting.
+    heap.keep_freed_memory()
+    asyncio.run(_serve(conn, options, sites, site, record, packer, related))
 
 
 async def _serve(conn: Connection, options: FetchOptions, sites: dict[str, SiteProfile], site: str,
-                 record: bool, related: RelatedOptions) -> None:
+                 record: bool, packer: Packer | None, related: RelatedOptions) -> None:
     loop = asyncio.get_running_loop()
     finished = asyncio.Event()
     running: set[asyncio.Task[None]] = set()
@@ -187,7 +196,7 @@ async def _serve(conn: Connection, options: FetchOptions, sites: dict[str, SiteP
             _exchanges.set(kept)
             try:
                 fetched = await fetch_and_extract(url, fetcher=fetcher, etag=etag, last_modified=last_modified,
-                                                  sites=sites, site=site, related=related)
+                                                  sites=sites, site=site, packer=packer, related=related)
             except Exception as e:  # a bug must cost one page, not the worker
                 fetched = Fetched(url, failure=("error", None, f"{type(e).__name__}: {e}"))
             if broken:

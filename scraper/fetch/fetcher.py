@@ -30,6 +30,15 @@ Bodies are decompressed from the raw stream by ``inflate.py``, not by httpx
 (httpx inflates a network chunk in one call, and 1 KB of brotli can inflate to
 600 MB); reading stops as soon as ``max_bytes`` of decompressed content is passed.
 
+Transports: by default the client is httpx's own, with its own transport
+and connection pool, as httpx ships it; every polite run uses that. Only
+``transport="keepalive"`` (set by ``FetchOptions.without_politeness``: the
+``--impolite`` crawls of a mirror, and the benchmarks) puts transport.py under
+it, which spends under half httpx's CPU per request: a saving that only
+shows when requests are not paced. ``_new_client`` gives both the same TLS
+verification, timeouts and keep-alive limits; docs/fetching.md lists what
+each path honours.
+
 Recording: a ``recorder`` (``warc.WarcRecorder``) passed to the Fetcher is
 called with an ``Exchange`` for every answer received - each try, each
 redirect hop, robots.txt - with the body's bytes as they were read (content
@@ -54,6 +63,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Literal, get_args
 from urllib.parse import urljoin, urlsplit
 from urllib.request import getproxies
 
@@ -86,6 +96,11 @@ Recorder = Callable[[Exchange], None]
 # Error and redirect pages are a few KB; a quarter MiB keeps what they say without
 # downloading a video the fetcher refused.
 _SKIM_BYTES = 256 * 1024
+#: What carries the requests: httpx's own transport, or transport.py's (see the module docstring).
+Transport = Literal["httpx", "keepalive"]
+TRANSPORTS: tuple[Transport, ...] = get_args(Transport)
+# httpx's default: an idle connection older than this is closed rather than reused, on either transport.
+_KEEPALIVE_EXPIRY_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +137,9 @@ class FetchOptions:
     max_crawl_delay_s: float = 60.0
     # Answers that mean "not now" rather than "no" (RFC 9110: 408, 429, 5xx).
     retry_statuses: frozenset[int] = field(default_factory=lambda: frozenset({408, 429, *range(500, 600)}))
+    # httpx's own transport unless requests go unpaced: at one a second the CPU that "keepalive"
+    # saves cannot be seen, and httpx's pool is the one its maintainers test and fix.
+    transport: Transport = "httpx"
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout_s", "read_timeout_s", "deadline_s", "max_bytes", "attempts",
@@ -132,11 +150,14 @@ class FetchOptions:
                      "robots_error_ttl_s", "max_crawl_delay_s"):
             if (getattr(self, name) or 0) < 0:
                 raise ConfigError(f"fetch option {name} cannot be negative, not {getattr(self, name)!r}")
+        if self.transport not in TRANSPORTS:
+            raise ConfigError(f"fetch option transport must be one of {', '.join(TRANSPORTS)}, "
+                              f"not {self.transport!r}")
 
     def without_politeness(self) -> FetchOptions:
-        """The same options unpaced, without robots.txt: for benchmarks and local mirrors only."""
+        """The same options unpaced, without robots.txt, on the keep-alive transport: for mirrors and benchmarks."""
         return replace(self, obey_robots=False, per_host_rate_per_s=None,
-                       per_host_concurrency=self.global_concurrency)
+                       per_host_concurrency=self.global_concurrency, transport="keepalive")
 
 
 @pickled_as_tuple
@@ -211,7 +232,7 @@ class Fetcher:
     """Fetches pages over one ``httpx.AsyncClient``, politely. Use as ``async with``.
 
     ``client``: pass one to share it (it is then not closed here); its own
-    redirect setting is overridden. ``clock`` and ``sleep`` drive pacing,
+    redirect setting is overridden, and ``options.transport`` does not apply. ``clock`` and ``sleep`` drive pacing,
     backoff and deadlines, so tests can pass fakes that never wait.
     ``recorder`` gets every exchange (see the module docstring).
     """
@@ -408,19 +429,36 @@ class Fetcher:
 
 
 def _new_client(opts: FetchOptions) -> httpx.AsyncClient:
-    # Our transport costs well under half of httpx's own per request (see transport.py). A client
-    # given a transport ignores HTTP(S)_PROXY, so with a proxy in the environment httpx's stays.
-    proxied = any(scheme in getproxies() for scheme in ("http", "https", "all"))
-    transport = None if proxied else KeepAliveTransport(max_idle_per_origin=opts.global_concurrency + 2)
+    """httpx's client on its own transport, or on transport.py's for ``transport="keepalive"``.
+
+    A client given a transport hands ``verify``, ``http2``, ``limits`` and
+    ``trust_env`` to nothing (they configure the transport httpx would have
+    made) and ignores the environment's proxies. So the keep-alive transport
+    gets the same TLS context and keep-alive limits here, and is not used
+    when the environment names a proxy. Timeouts travel with each request
+    and apply on both.
+    """
+    # Every slot the throttle can hand out, and two for robots.txt, which is fetched outside them.
+    connections = opts.global_concurrency + 2
+    transport = None
+    if opts.transport == "keepalive" and not _proxied():
+        transport = KeepAliveTransport(ssl_context=httpx.create_ssl_context(verify=True, trust_env=True),
+                                       max_idle_per_origin=connections, keepalive_expiry_s=_KEEPALIVE_EXPIRY_S)
     return httpx.AsyncClient(
         transport=transport,
+        # Certificates are always checked (SSL_CERT_FILE / SSL_CERT_DIR name other CAs); HTTP/1.1 only.
+        verify=True, trust_env=True, http2=False,
         timeout=httpx.Timeout(connect=opts.connect_timeout_s, read=opts.read_timeout_s,
                               write=opts.read_timeout_s, pool=opts.deadline_s),
-        # Keep-alive connections for every slot the throttle can hand out.
-        limits=httpx.Limits(max_connections=opts.global_concurrency + 2,
-                            max_keepalive_connections=opts.global_concurrency + 2),
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
+                            keepalive_expiry=_KEEPALIVE_EXPIRY_S),
         follow_redirects=False, max_redirects=opts.max_redirects,
     )
+
+
+def _proxied() -> bool:
+    """Whether the environment names a proxy (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY), which httpx would use."""
+    return any(scheme in getproxies() for scheme in ("http", "https", "all"))
 
 
 def _tagged(error: FetchError, attempts: int) -> FetchError:

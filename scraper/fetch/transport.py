@@ -1,4 +1,10 @@
-"""The HTTP/1.1 transport under the fetcher's httpx client: kept-alive connections, little bookkeeping.
+"""An HTTP/1.1 transport for unpaced fetching: kept-alive connections, little bookkeeping.
+
+The fetcher puts it under its httpx client only for ``FetchOptions(transport=
+"keepalive")``, which ``without_politeness`` sets: ``--impolite`` crawls of a
+mirror and the benchmarks. Every other run uses httpx's own transport; at one
+request a second per host, what this one saves is not worth a connection pool
+of our own (see docs/fetching.md).
 
 httpx's default transport keeps connections in httpcore's pool and reads
 sockets through anyio. Both cost more than the exchange itself on a fast
@@ -23,9 +29,20 @@ TLS set-up and ALPN) and replaces what sits around it:
   as browsers do; that is only done for GET and HEAD.
 
 httpcore's errors become httpx's, so the fetcher handles both transports
-alike. Proxies: httpx ignores the environment's proxy settings for a client
-given its own transport, so ``fetch`` keeps httpx's transport when any are
-set.
+alike.
+
+What an ``httpx.AsyncClient`` given this transport still honours, and what
+it does not: timeouts travel with each request (connect, read and write
+apply; pool does not, there being no pool). ``verify``, ``trust_env``,
+``http2`` and ``limits`` given to the client configure only the transport
+httpx would have made, so they are given to this one when it is made:
+``ssl_context`` (the fetcher passes httpx's own, built with ``verify=True``
+and the environment's SSL_CERT_FILE / SSL_CERT_DIR), ``max_idle_per_origin``
+(httpx's ``max_keepalive_connections``, counted per origin here rather than
+in total) and ``keepalive_expiry_s``. It speaks HTTP/1.1 only and caps no
+connections in use (``max_connections``): the throttle does. The client
+ignores the environment's proxies once given a transport, so the fetcher
+keeps httpx's own transport when a proxy is set.
 """
 
 from __future__ import annotations

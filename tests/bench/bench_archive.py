@@ -1,6 +1,6 @@
 """Benchmark the archive: ingest throughput, size on disk and search latency as it grows.
 
-    python tests/bench/bench_archive.py [--sizes 10000,100000,500000] [--measure 5000]
+    python tests/bench/bench_archive.py [--sizes 10000,100000,500000] [--measure 5000] [--codecs zlib,zstd]
 
 One archive in a temporary folder grows through the sizes. At each size it is
 first pre-filled with ``Archive.batch()`` (the real ingest logic, one commit
@@ -11,6 +11,20 @@ Articles are synthetic but shaped like KBS stories: 1,500-3,000 characters of
 Korean drawn from a generated vocabulary with Zipf-like word frequencies, so
 common words repeat across stories the way they do in real news. Not a test;
 the temporary folder is deleted at the end.
+
+Raw pages: each article's raw page is a copy of one of the raw KBS pages
+beside the project (``shared/kbs-pages``, read at run time only: both
+layouts, 21-104 KB), made a story of its own as ``bench_fetch.py
+--real-pages`` makes them: its id, title and prose swapped. With
+``--fixture-pages`` (or without those pages), copies of the project's own KBS
+fixtures (both layouts, 18-27 KB) instead; ``--synthetic-pages``, a small
+made-up page.
+
+``--codecs``: the archive is built once per codec. ``zlib`` is the archive as
+it was before zstd (no dictionary is ever trained); ``zstd`` trains a site
+dictionary after ``codec.TRAIN_AFTER_PAGES`` pages, as the archive does. The
+per-page table compares both on the same pages, dictionary trained on
+other copies.
 """
 
 from __future__ import annotations
@@ -28,8 +42,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
+from typing import Any
 
-from scraper.archive import Archive, FetchRecord
+from scraper.archive import Archive, FetchRecord, codec
 from scraper.archive import simhash as sh
 from scraper.models import Article, RelatedLink, Reporter, Tipline
 
@@ -38,12 +53,27 @@ ENDINGS = ("습니다.", "했습니다.", "입니다.", "됐습니다.", "밝혔
 UNITS = ("명", "억 원", "퍼센트", "건", "곳", "도", "킬로미터")
 REPORTERS = ("김민지", "이준호", "박서연", "최영훈", "정다은", "강태우", "윤하늘", "임수빈")
 START = datetime(2024, 1, 1, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
+#: the raw KBS pages beside the project: the 2023 layout (~100 KB) and the 2025 one (21 KB)
+REAL_PAGES = sorted((ROOT.parent / "shared" / "kbs-pages").glob("*.html"))
+#: the project's own KBS pages, both layouts, 18-27 KB: used with --fixture-pages, or when the real ones are absent
+FIXTURE_PAGES = sorted((ROOT / "tests" / "fixtures").glob("kbs20*.html"))
+
+
+def page_templates(paths: list[Path]) -> list[Any]:
+    """bench_fetch's page copiers over ``paths``."""
+    sys.path.insert(0, str(ROOT))
+    from tests.bench.bench_fetch import _Template, fixtures
+
+    found, words = fixtures(paths)
+    return [_Template(f, words) for f in found]
 
 
 class Corpus:
     """A deterministic stream of distinct synthetic stories."""
 
-    def __init__(self, seed: int = 7) -> None:
+    def __init__(self, seed: int = 7, templates: list[Any] | None = None) -> None:
+        self.templates = templates or []
         self.rng = random.Random(seed)
         # ~1,800 syllables cover almost all running Korean text
         syllables = [chr(0xAC00 + i) for i in self.rng.sample(range(11172), 1800)]
@@ -83,6 +113,8 @@ class Corpus:
             related=tuple(RelatedLink(self.sentence()[:30], f"https://news.kbs.co.kr/n/{n - k}", "hot")
                           for k in range(1, 4)),
         )
+        if self.templates:
+            return article, self.templates[n % len(self.templates)].render(n)
         paragraphs = "".join(f"<p>{p}</p>\n" for p in body.split("\n"))
         raw = (f"<!doctype html><html lang=ko><head><meta charset=utf-8><title>{title} | KBS 뉴스</title>"
                f"<link rel=canonical href='{url}'></head><body><header>{'<nav>메뉴</nav>' * 40}</header>"
@@ -188,27 +220,58 @@ def per_article_us(corpus: Corpus, n: int = 300) -> tuple[float, float]:
     return simhash_us, (time.perf_counter() - started) / n * 1e6
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="10000,100000,500000", help="archive sizes, comma-separated")
-    parser.add_argument("--measure", type=int, default=5000, help="articles ingested and timed at each size")
-    parser.add_argument("--queries", type=int, default=50, help="search queries timed at each size")
-    args = parser.parse_args(argv)
-    # a plain `kill` should still delete the temporary folder on the way out
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    sizes = sorted(int(s) for s in args.sizes.split(","))
-    corpus = Corpus()
-    queries = corpus.queries(args.queries)
+def raw_page_table(corpus: Corpus, n: int = 400) -> None:
+    """Bytes and CPU per raw page: ISA-L zlib level 2 (before) against zstd with a site dictionary (now)."""
+    train = [corpus.article(3 * 10**9 + i)[1] for i in range(codec.TRAIN_AFTER_PAGES)]
+    pages = [corpus.article(4 * 10**9 + i)[1] for i in range(n)]
+    url = "https://news.kbs.co.kr/news/pc/view/view.do?ncd=1"
+    started = time.perf_counter()
+    dictionary = codec.Dictionary(1, codec.site_of(url), codec.train(train))
+    train_s = time.perf_counter() - started
+    raw = sum(map(len, pages)) / n
+    print(f"raw pages: {raw:,.0f} bytes each on average ({min(map(len, pages)):,}-{max(map(len, pages)):,}); "
+          f"dictionary {len(dictionary.content):,} bytes from {len(train)} pages in {train_s:.1f} s")
+    packers = {"zlib level 2 (ISA-L)": codec.Packer(),
+               f"zstd level {codec.ZSTD_LEVEL} + dictionary": codec.Packer([dictionary])}
+    stored: dict[str, int] = {}
+    cpu: dict[str, float] = dict.fromkeys(packers, float("inf"))
+    for packer in packers.values():
+        packer.pack(pages[0], url)  # loads the dictionary: once per process, not per page
+    # CPU time of this process, the best of five turns taken in alternation: on a shared machine wall
+    # time measures the neighbours too
+    for _ in range(5):
+        for name, packer in packers.items():
+            started = time.process_time()
+            stored[name] = sum(len(packer.pack(p, url)[2]) for p in pages)
+            cpu[name] = min(cpu[name], time.process_time() - started)
+    results = {}
+    for name in packers:
+        results[name] = stored[name] / n
+        print(f"  {name:<26} {stored[name] / n:>8,.0f} bytes/page ({stored[name] / n / raw:5.1%} of raw)  "
+              f"{cpu[name] / n * 1e6:6.0f} us CPU/page")
+    zlib_b, zstd_b = results.values()
+    print(f"  zstd + dictionary keeps {zstd_b / zlib_b:.1%} of zlib's bytes (target <= 25%)", flush=True)
+
+
+TRAIN_AFTER = codec.TRAIN_AFTER_PAGES
+
+
+def raw_bytes_per_page(path: Path) -> float:
+    conn = sqlite3.connect(path)
+    try:
+        return float(conn.execute("SELECT avg(length(data)) FROM raw_pages").fetchone()[0] or 0)
+    finally:
+        conn.close()
+
+
+def grow(corpus: Corpus, queries: list[str], sizes: list[int], measure: int) -> dict[int, float]:
+    """Grow one archive through ``sizes``, a table row at each; returns archive bytes per article by size."""
     numbers = iter(range(1, 10**9))
-    print(f"python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}", flush=True)
-    simhash_us, zlib_us = per_article_us(corpus)
-    print(f"per article: SimHash {simhash_us:.0f} us, zlib of raw page {zlib_us:.0f} us; "
-          f"FTS5 trigram indexing alone: {fts_floor(corpus):.0f} articles/s", flush=True)
-    header = (f"{'articles':>9} {'ingest/s':>9} {'ms/article':>10} {'bytes/article':>13} "
+    header = (f"{'articles':>9} {'ingest/s':>9} {'ms/article':>10} {'bytes/article':>13} {'raw B/page':>10} "
               f"{'candidates':>10} {'search p50 ms':>13} {'p95 ms':>7} {'hits':>5} {'prefill s':>9}")
     print(header, flush=True)
     rates: dict[int, float] = {}
+    per_article: dict[int, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-archive-") as folder:
         path = Path(folder) / "archive.db"
         with Archive.open(path) as archive:
@@ -217,17 +280,56 @@ def main(argv: list[str] | None = None) -> int:
                 started = time.perf_counter()
                 prefill(archive, corpus, numbers, size - stored)
                 prefill_s = time.perf_counter() - started
-                rate = measure_ingest(archive, corpus, numbers, args.measure)
-                stored = size + args.measure
+                rate = measure_ingest(archive, corpus, numbers, measure)
+                stored = size + measure
                 rates[size] = rate
                 checkpoint(path)
+                per_article[size] = file_bytes(path) / stored
                 p50, p95, hits = measure_search(archive, queries)
-                print(f"{size:>9,} {rate:>9.0f} {1000 / rate:>10.2f} {file_bytes(path) / stored:>13,.0f} "
-                      f"{candidates_per_lookup(path, corpus):>10.1f} {p50:>13.2f} {p95:>7.2f} {hits:>5.1f} "
-                      f"{prefill_s:>9.0f}", flush=True)
+                print(f"{size:>9,} {rate:>9.0f} {1000 / rate:>10.2f} {per_article[size]:>13,.0f} "
+                      f"{raw_bytes_per_page(path):>10,.0f} {candidates_per_lookup(path, corpus):>10.1f} "
+                      f"{p50:>13.2f} {p95:>7.2f} {hits:>5.1f} {prefill_s:>9.0f}", flush=True)
     if len(rates) > 1:
         low, high = sizes[0], sizes[-1]
         print(f"ingest rate @{high:,} / @{low:,} = {rates[high] / rates[low]:.2f} (needs >= 0.70)")
+    return per_article
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,500000", help="archive sizes, comma-separated")
+    parser.add_argument("--measure", type=int, default=5000, help="articles ingested and timed at each size")
+    parser.add_argument("--queries", type=int, default=50, help="search queries timed at each size")
+    parser.add_argument("--codecs", default="zlib,zstd",
+                        help="build the archive with each: zlib (as before zstd) and/or zstd (default: both)")
+    pages = parser.add_mutually_exclusive_group()
+    pages.add_argument("--fixture-pages", action="store_true", help="raw pages copied from tests/fixtures")
+    pages.add_argument("--synthetic-pages", action="store_true", help="small made-up raw pages")
+    args = parser.parse_args(argv)
+    # a plain `kill` should still delete the temporary folder on the way out
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    paths = [] if args.synthetic_pages else FIXTURE_PAGES if args.fixture_pages or not REAL_PAGES else REAL_PAGES
+    templates = page_templates(paths) if paths else []
+    corpus = Corpus(templates=templates)
+    queries = corpus.queries(args.queries)
+    print(f"python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}; raw pages: "
+          f"{f'copies of {len(templates)} KBS pages' if templates else 'synthetic'}", flush=True)
+    simhash_us, zlib_us = per_article_us(corpus)
+    print(f"per article: SimHash {simhash_us:.0f} us, zlib of raw page {zlib_us:.0f} us; "
+          f"FTS5 trigram indexing alone: {fts_floor(corpus):.0f} articles/s", flush=True)
+    raw_page_table(corpus)
+    per_article: dict[str, dict[int, float]] = {}
+    for name in args.codecs.split(","):
+        # zlib: the archive before zstd, which never trains a dictionary
+        codec.TRAIN_AFTER_PAGES = 10**12 if name == "zlib" else TRAIN_AFTER
+        print(f"\narchive with {name} raw pages", flush=True)
+        per_article[name] = grow(Corpus(templates=templates), queries, sizes, args.measure)
+    if {"zlib", "zstd"} <= per_article.keys():
+        for size in sizes:
+            print(f"archive bytes/article @{size:,}: zstd / zlib = "
+                  f"{per_article['zstd'][size] / per_article['zlib'][size]:.2f} (target <= 0.50)")
     return 0
 
 

@@ -9,16 +9,18 @@ the same pages, in one run, as CPU time per page:
 
   floors - work no design of this tool can skip, done by the libraries it is
            built on, with none of our code around them:
-    http GET (bare httpx)   a keep-alive AsyncClient.get on the transport the fetcher
-                            uses (scraper/transport.py), client side; httpx's
-                            default transport is timed too, for reference
+    http GET (bare httpx)   a keep-alive AsyncClient.get on the transport an
+                            --impolite crawl's fetcher uses (scraper/fetch/transport.py),
+                            client side; httpx's default transport, which polite
+                            runs use, is timed too, for reference
     test server             the server process's CPU for those requests
     lexbor parse            LexborHTMLParser(page), nothing read from it
     FTS5 trigram index      inserting title + body into an FTS5 trigram table
                             (what `scraper search` needs), batched commits
     ISA-L zlib 2 + sha256   keeping the raw page, as the archive does (isal_zlib)
   ours - the same stages through the project's own code:
-    fetch                   Fetcher.fetch (retries, caps, charset, politeness off)
+    fetch                   Fetcher.fetch as an --impolite crawl runs it (retries, caps,
+                            charset; politeness off, keep-alive transport)
     extract                 extract_raw
     ingest                  Archive.ingest in batches (dedup, versions, FTS, ...)
 
@@ -54,11 +56,11 @@ from selectolax.lexbor import LexborHTMLParser  # noqa: E402
 from scraper.archive import Archive  # noqa: E402
 from scraper.crawl import heap  # noqa: E402
 from scraper.extraction import extract_raw  # noqa: E402
-from scraper.fetch.fetcher import Fetcher, FetchOptions, FetchResult  # noqa: E402
+from scraper.fetch.fetcher import Fetcher, FetchResult  # noqa: E402
 from scraper.fetch.transport import KeepAliveTransport  # noqa: E402
 from scraper.models import Article  # noqa: E402
 from scraper.sites import load_sites  # noqa: E402
-from tests.bench.bench_fetch import cpu_s, serve  # noqa: E402
+from tests.bench.bench_fetch import cpu_s, fast_options, serve  # noqa: E402
 
 TARGETS = {"fetch+extract+archive (issue 4)": 300, "crawl (issue 5)": 200}
 BATCH = 100  # articles per commit: about what the crawl's 0.5 s group commit holds
@@ -87,7 +89,7 @@ async def bare_gets(urls: list[str], concurrency: int, *, default_transport: boo
 
 
 async def our_fetches(urls: list[str], concurrency: int) -> list[FetchResult]:
-    options = FetchOptions(global_concurrency=concurrency).without_politeness()
+    options = fast_options(concurrency)
     results: dict[str, FetchResult] = {}
     async with Fetcher(options=options) as fetcher:
         queue = iter(urls)
@@ -135,7 +137,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--slow-server", action="store_true", help="serve with tests/server.py (http.server)")
     args = parser.parse_args()
-    heap.keep_freed_memory()  # as the scraper command does (the fetch processes do it themselves)
+    heap.keep_freed_memory()  # as an --impolite crawl does (its fetch processes do it themselves)
     cores = os.cpu_count() or 1
     parent, child = multiprocessing.get_context("spawn").Pipe()
     server = multiprocessing.get_context("spawn").Process(target=serve, args=(child, args.slow_server), daemon=True)

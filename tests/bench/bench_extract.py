@@ -9,9 +9,10 @@ this process (one core), so other load on the machine does not skew them
 much; but this machine's speed drifts (up to 2x within an hour), so the
 time is split into rounds, each timing ours and then trafilatura, and the
 ratio is taken within a round: both sides of it saw the same machine.
-malloc is set up as the ``scraper`` command sets it (scraper/heap.py), for
-both extractors: without it, trafilatura's allocations left ours faulting
-its parse tree's memory in afresh on every page.
+malloc is set up as an ``--impolite`` crawl sets it (scraper/crawl/heap.py),
+for both extractors: without it, trafilatura's allocations left ours faulting
+its parse tree's memory in afresh on every page. (Polite runs leave malloc
+alone; at one page a second the faults do not matter.)
 trafilatura comes from the `bench` extra (`pip install -e '.[bench]'`).
 """
 

@@ -11,9 +11,10 @@ in its own process: in a thread of this one it would share the GIL with the
 client and the figures would measure contention. It is
 tests/bench/fast_server.py, about 0.4 ms of CPU a request with the copy rendered;
 ``--slow-server`` uses the tests' server (tests/server.py, http.server, about
-0.5 ms), whose CPU then comes out of the two cores the client is measured on. Politeness is off
-(``FetchOptions.without_politeness``), connections are kept alive, and
-``--concurrency`` tasks share one Fetcher.
+0.5 ms), whose CPU then comes out of the two cores the client is measured on. The fetcher runs
+the fast path of an ``--impolite`` crawl, named explicitly (``fast_options``): politeness off and
+transport.py under httpx, connections kept alive, malloc tuned (heap.py); ``--concurrency``
+tasks share one Fetcher. Polite runs use httpx's own transport, which this does not measure.
 
 Prints pages/s, client CPU ms per page (``time.process_time``), server CPU ms
 per page (from /proc, Linux only) and the target. The archive stage stores
@@ -76,6 +77,11 @@ FIXTURES = sorted((ROOT / "tests" / "fixtures").glob("kbs20*.html"))
 #: --real-pages: the raw KBS pages beside the project, ~100 KB each as the site serves them (bench_extract's corpus)
 REAL_PAGES = [p for p in sorted((ROOT.parent / "shared" / "kbs-pages").glob("*.html")) if p.stat().st_size > 50_000]
 Handle = Callable[[FetchResult], Awaitable[None]]
+
+
+def fast_options(concurrency: int) -> FetchOptions:
+    """What an --impolite crawl fetches with: unpaced, on the keep-alive transport (named, not inherited)."""
+    return FetchOptions(global_concurrency=concurrency, transport="keepalive").without_politeness()
 
 
 @dataclass(frozen=True)
@@ -254,7 +260,7 @@ async def crawl(urls: list[str], concurrency: int, handle: Handle,
 
     Returns (failures, wall seconds, CPU seconds), timed once the client exists.
     """
-    options = FetchOptions(global_concurrency=concurrency).without_politeness()
+    options = fast_options(concurrency)
     queue = iter(urls)  # shared: each URL goes to exactly one task
     failures = 0
 
@@ -334,7 +340,7 @@ async def in_processes(urls: list[str], args: argparse.Namespace, pipeline: Pipe
     CPU is this process's plus the workers' (from /proc), timed after a warm-up so that the
     workers' start-up (imports) is not counted.
     """
-    options = FetchOptions(global_concurrency=args.concurrency).without_politeness()
+    options = fast_options(args.concurrency)
     failures = 0
 
     async def run(batch: list[str], workers: FetchProcesses) -> None:
@@ -461,7 +467,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.real_pages and not REAL_PAGES:
         parser.error(f"no raw KBS pages in {ROOT.parent / 'shared' / 'kbs-pages'}")
-    heap.keep_freed_memory()  # as the scraper command does (the fetch processes do it themselves)
+    heap.keep_freed_memory()  # as an --impolite crawl does (its fetch processes do it themselves)
     spawn = multiprocessing.get_context("spawn")
     parent, child = spawn.Pipe()
     server = spawn.Process(target=serve, args=(child, args.slow_server, REAL_PAGES if args.real_pages else None),
