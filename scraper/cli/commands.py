@@ -15,13 +15,13 @@ from typing import IO
 from scraper import days
 from scraper.archive import Archive, warc
 from scraper.cli import exits, render, web
+from scraper.cli.extract import one_page_for_url
 from scraper.crawl.runner import CrawlOptions, RunResult
 from scraper.crawl.runner import run as run_crawl
-from scraper.errors import InputError, ScraperError, UsageError
+from scraper.errors import InputError
 from scraper.extract import extract, extract_raw
 from scraper.fetch.fetcher import Fetcher
-from scraper.fetch.source import read_file, read_source
-from scraper.models import Article
+from scraper.fetch.source import read_file
 from scraper.pipeline import ArchiveThread, PageOutcome, fetch_and_store, import_warc
 from scraper.settings import Settings, load_settings
 from scraper.sites import SiteProfile, load_sites
@@ -55,34 +55,6 @@ def _make_folder(folder: Path) -> None:
         raise InputError(f"cannot create the archive folder {folder}: {e.strerror or e}") from e
 
 
-def _one_page_for_url(url: str | None, sources: list[str]) -> None:
-    """--url is the address of one page: with several, each would be filed under it."""
-    if url is not None and len(sources) > 1:
-        raise UsageError(f"--url names the address of one page, but {len(sources)} were given; "
-                         "run once per page")
-
-
-def cmd_extract(args: argparse.Namespace) -> int:
-    _one_page_for_url(args.url, args.sources)
-    articles: list[Article] = []
-    failed = 0
-    for source in args.sources:
-        try:
-            article = extract_raw(read_source(source, url=args.url), site=args.site)
-        except ScraperError as e:
-            if exits.for_error(e) == exits.USAGE:
-                raise
-            print(f"Error: {e}", file=sys.stderr)
-            failed += 1
-            continue
-        if not article.looks_like_article:
-            render.warn(f"{source}: does not look like an article (no body text and no article id)")
-        articles.append(article)
-    if articles:
-        print(render.articles(articles, args.format, single=len(args.sources) == 1))
-    return exits.FAILED if failed else exits.OK
-
-
 def cmd_fetch(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     sites = load_sites()
@@ -106,7 +78,7 @@ async def _fetch_all(urls: list[str], settings: Settings, archive: Archive, site
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    _one_page_for_url(args.url, args.files)
+    one_page_for_url(args.url, args.files)
     settings = settings_of(args)
     failed = 0
     with open_archive(args, settings, create=True) as archive:

@@ -8,6 +8,21 @@
     heap.py       malloc tuning for those processes
 """
 
-from scraper.crawl.runner import CrawlOptions, RunResult, run
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scraper.crawl.runner import CrawlOptions, RunResult, run
 
 __all__ = ["CrawlOptions", "RunResult", "run"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: `scraper extract` imports heap.py from here and
+    # should not pay for the crawler (httpx, sqlite-utils, asyncio) at start-up.
+    if name in __all__:
+        from scraper.crawl import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
