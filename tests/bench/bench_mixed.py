@@ -138,7 +138,7 @@ def as_commands(pages: list[tuple[str, bytes]], checkout: Path, runs: int) -> No
             shutil.rmtree(work / "out", ignore_errors=True)
             times["cli"].append(timed(cli, env=env, cwd=work, out=work / "cli.txt"))
         digest = hashlib.sha256((work / "ours.jsonl").read_bytes().replace(str(folder).encode(), b"")).hexdigest()
-        lines = (work / "ours.jsonl").read_bytes().count(b"\n") + 1
+        lines = len((work / "ours.jsonl").read_bytes().splitlines())
         cpu = {peer: min(c for c, _ in values) for peer, values in times.items()}
         wall = {peer: min(w for _, w in values) for peer, values in times.items()}
         print(f"as commands: {len(files)} files in one command, best of {runs} runs, start-up included; "
