@@ -16,17 +16,15 @@ from scraper import days
 from scraper.archive import Archive, warc
 from scraper.archive.compact import CompactOptions, compact
 from scraper.cli import exits, render, web
+from scraper.cli.extract import one_page_for_url
 from scraper.crawl import CrawlOptions, RunResult
 from scraper.crawl import run as run_crawl
-from scraper.errors import InputError, ScraperError, UsageError
-from scraper.extraction import extract_raw
-from scraper.fetch.source import read_source
-from scraper.models import Article
-from scraper.pipeline import PageOutcome, archive_urls, extract_url, import_page, import_warc, reextract
+from scraper.errors import InputError
+from scraper.pipeline import PageOutcome, archive_urls, import_page, import_warc, reextract
 from scraper.related import RelatedOptions
 from scraper.settings import Settings, load_settings
 from scraper.sites import SiteProfile, load_sites
-from scraper.urls import canonical, is_http_url
+from scraper.urls import canonical
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
@@ -61,39 +59,6 @@ def _make_folder(folder: Path) -> None:
         raise InputError(f"cannot create the archive folder {folder}: {e.strerror or e}") from e
 
 
-def _one_page_for_url(url: str | None, sources: list[str]) -> None:
-    """--url is the address of one page: with several, each would be filed under it."""
-    if url is not None and len(sources) > 1:
-        raise UsageError(f"--url names the address of one page, but {len(sources)} were given; "
-                         "run once per page")
-
-
-def cmd_extract(args: argparse.Namespace) -> int:
-    _one_page_for_url(args.url, args.sources)
-    articles: list[Article] = []
-    failed = 0
-    settings = settings_of(args) if any(is_http_url(s) for s in args.sources) else None
-    for source in args.sources:
-        try:
-            if settings is not None and is_http_url(source):  # fetched: the site's endpoints add related links
-                article = extract_url(source, options=settings.fetch, sites=load_sites(), site=args.site,
-                                      related=related_of(args, settings))
-            else:
-                article = extract_raw(read_source(source, url=args.url), site=args.site)
-        except ScraperError as e:
-            if exits.for_error(e) == exits.USAGE:
-                raise
-            print(f"Error: {e}", file=sys.stderr)
-            failed += 1
-            continue
-        if not article.looks_like_article:
-            render.warn(f"{source}: does not look like an article (no body text and no article id)")
-        articles.append(article)
-    if articles:
-        print(render.articles(articles, args.format, single=len(args.sources) == 1))
-    return exits.FAILED if failed else exits.OK
-
-
 def cmd_fetch(args: argparse.Namespace) -> int:
     settings = settings_of(args)
 
@@ -110,7 +75,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    _one_page_for_url(args.url, args.files)
+    one_page_for_url(args.url, args.files)
     settings = settings_of(args)
     failed = 0
     with open_archive(args, settings, create=True) as archive:

@@ -8,13 +8,14 @@ is a bug and shows its traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
-from scraper.cli import commands, exits
+from scraper.cli import exits
 from scraper.errors import ScraperError, UsageError
 from scraper.version import __version__
 
@@ -66,12 +67,23 @@ def _published_days(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(option, type=_date, metavar="DAY", help=f"only articles published {side} this day ({_DAY})")
 
 
+#: Where each command's ``cmd_<name>`` lives when not in commands.py. A command's module is imported only
+#: when that command runs: ``scraper extract`` over saved pages never loads httpx, sqlite-utils or rich.
+_MODULES = {"extract": "scraper.cli.extract"}
+
+
 def _add(commands_: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_: str,
          *, db: bool = True) -> argparse.ArgumentParser:
     sub = commands_.add_parser(name, help=help_, description=help_[0].upper() + help_[1:] + ".")
     _common(sub, db=db)
-    sub.set_defaults(handler=getattr(commands, "cmd_" + name), parser=sub)
+    sub.set_defaults(parser=sub)
     return sub
+
+
+def _handler(command: str) -> Callable[[argparse.Namespace], int]:
+    module = importlib.import_module(_MODULES.get(command, "scraper.cli.commands"))
+    handler: Callable[[argparse.Namespace], int] = getattr(module, "cmd_" + command)
+    return handler
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -182,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.ERROR if args.quiet else logging.DEBUG if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s: %(name)s: %(message)s", stream=sys.stderr)
     try:
-        return int(args.handler(args))
+        return int(_handler(args.command)(args))
     except UsageError as e:
         return _refuse(args.parser, e)
     except ScraperError as e:

@@ -12,7 +12,26 @@
     heap.py       malloc tuning for those processes
 """
 
-from scraper.crawl.runner import RunResult, run
-from scraper.crawl.state import CrawlOptions
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scraper.crawl.runner import RunResult, run
+    from scraper.crawl.state import CrawlOptions
 
 __all__ = ["CrawlOptions", "RunResult", "run"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: a command that only needs part of this package
+    # should not pay for the crawler (httpx, sqlite-utils, asyncio) at start-up.
+    if name == "CrawlOptions":
+        from scraper.crawl import state
+
+        return state.CrawlOptions
+    if name in __all__:
+        from scraper.crawl import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,7 +21,7 @@ from scraper import urls
 from scraper.decode import decode, says_utf8
 from scraper.errors import ConfigError, InputError
 from scraper.extraction.html import read_html
-from scraper.extraction.text import read_text
+from scraper.extraction.text import read_text, signed_by
 from scraper.models import Article, FieldReport, RawPage
 from scraper.sites import SiteProfile, bundled_sites
 
@@ -172,8 +172,7 @@ def _text_profile(text: str, url: str | None, site: str, sites: Mapping[str, Sit
         return by_host
     tail = text[-3000:]
     for name, profile in sites.items():
-        if name != "generic" and re.search(rf"(?:ⓒ|©|copyright)\s*{re.escape(name)}\b|{re.escape(name)}제보",
-                                           tail, re.I):
+        if name != "generic" and signed_by(tail, name):
             return profile
     return sites["generic"]
 

@@ -7,6 +7,20 @@
     source.py       one page from a URL, a file or stdin (``scraper extract``)
 """
 
-from scraper.fetch.fetcher import FEED_TYPES, Fetcher, FetchOptions, FetchResult, Recorder
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scraper.fetch.fetcher import FEED_TYPES, Fetcher, FetchOptions, FetchResult, Recorder
 
 __all__ = ["FEED_TYPES", "FetchOptions", "FetchResult", "Fetcher", "Recorder"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: `scraper extract FILE` reads files through source.py and never needs httpx.
+    if name in __all__:
+        from scraper.fetch import fetcher
+
+        return getattr(fetcher, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from scraper.decode import looks_binary
 from scraper.errors import InputError
-from scraper.fetch.fetcher import fetch_one
 from scraper.models import RawPage
 from scraper.urls import is_http_url
 
@@ -19,6 +18,8 @@ _KINDS = {".html": "html", ".htm": "html", ".xhtml": "html", ".txt": "text", ".t
 def read_source(source: str, *, url: str | None = None) -> RawPage:
     """Read one SOURCE: an http(s) URL (fetched), ``-`` (stdin) or a file path."""
     if is_http_url(source):
+        from scraper.fetch.fetcher import fetch_one  # httpx only when a URL is given
+
         return fetch_one(source)
     if "://" in source:
         raise InputError(f"{source}: only http and https URLs can be fetched")
