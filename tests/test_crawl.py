@@ -363,3 +363,14 @@ def test_a_redesign_is_noticed_the_same_day(settings: Settings, site: FakeKbs,
     shares = [s for s in shares if len(s) == 10]
     assert shares[0][:5] == ["2026-11-21", "kbs", "25", "0%", "0%"]
     assert shares[1][:5] == ["2026-11-20", "kbs", "87", "100%", "100%"]
+
+
+def test_the_command_prints_the_runs_warnings_even_when_quiet(settings: Settings, site: FakeKbs, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    text = Path(settings.source).read_text().replace("report_failing_after = 5", "report_failing_after = 1")
+    (tmp_path / "warn.toml").write_text(text.replace("attempts = 3", "attempts = 1"))
+    broken = site.server.url("/status/503")
+    sitemap = site.server.add("/one-broken.xml", '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                              f"<url><loc>{broken}?ncd=7800700</loc></url></urlset>", content_type="text/xml")
+    assert main(["crawl", "--config", str(tmp_path / "warn.toml"), "--sitemap", sitemap, "--impolite", "-q"]) == 1
+    assert "has failed 1 times in a row (status-503)" in capsys.readouterr().err

@@ -122,6 +122,8 @@ def _report_crawl(result: RunResult, args: argparse.Namespace) -> None:
     summarised = not args.quiet or exits.for_run(result.status) != exits.OK
     for error in result.errors[1:] if summarised else result.errors:  # the summary line names the first
         render.warn(error)
+    for warning in result.warnings:  # said once, whatever --quiet says: a redesign, a URL that keeps failing
+        render.warn(warning)
     if result.planned:
         print("\n".join(result.planned))
     if summarised:  # a dry run's stdout stays a plain list of URLs
