@@ -1,6 +1,7 @@
 """The archive: one SQLite file that keeps every story once and every version of it.
 
-    store.py     Archive: ingest (dedup, versions), search, export, stats, re-extraction
+    store.py     Archive: open, ingest, search, export, stats, re-extraction
+    dedup.py     the rules of one ingest: same story, duplicate, near duplicate, new
     schema.py    the tables and their migrations
     results.py   the typed rows the archive returns
     file.py      which files are our archives (PRAGMA application_id), read-only opening
