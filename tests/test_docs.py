@@ -27,9 +27,11 @@ def test_readme_stays_short() -> None:
 
 
 def test_readme_test_command_is_what_ci_runs() -> None:
-    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
-    assert ci.startswith("python3 -m venv .venv")
-    assert ci in README.read_text(encoding="utf-8")
+    # .ci/run goes on to test the lowest dependency versions (docs/install.md), in a venv of their own
+    lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    ci = [line for line in lines if line.startswith("python3 -m venv .venv ")]
+    assert len(ci) == 1
+    assert ci[0] in README.read_text(encoding="utf-8")
 
 
 # -- links ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from functools import partial
 from scraper.archive import health
 from scraper.crawl.frontier import Entry, Frontier
 from scraper.crawl.state import CrawlState
-from scraper.crawl.workers import FetchProcesses
+from scraper.crawl.workers import PROCESSES_SUPPORTED, FetchProcesses
 from scraper.pipeline import ArchiveThread, Fetched, PageOutcome, archive_fetched, fetch_and_extract
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,10 @@ PageFetch = Callable[..., Awaitable[Fetched]]
 async def _page_fetch(state: CrawlState, pages: int) -> AsyncIterator[tuple[PageFetch, bool]]:
     """(the fetch, whether it runs in fetch processes)"""
     processes = state.options.processes or state.settings.crawl.processes
+    if processes > 1 and not PROCESSES_SUPPORTED:
+        log.warning("[crawl] processes = %d is not supported on this platform: fetching in this process",
+                    processes)
+        processes = 1
     if processes > 1 and pages > 1 and state.options.impolite:
         async with FetchProcesses(processes, options=state.fetcher.options, sites=state.sites,
                                   recorder=state.recorder, packer=state.archive.packer,

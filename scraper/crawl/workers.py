@@ -31,6 +31,7 @@ import itertools
 import logging
 import multiprocessing
 import signal
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
@@ -48,6 +49,10 @@ log = logging.getLogger(__name__)
 
 #: How long closing waits for a worker to exit before it is terminated.
 _EXIT_WAIT_S = 10.0
+
+#: The crawl hears from its workers through ``loop.add_reader`` on their pipes, which Windows'
+#: event loop (proactor) does not have; there a crawl fetches in its own process.
+PROCESSES_SUPPORTED = sys.platform != "win32"
 
 
 @dataclass
