@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "benchmarks.md"
 
 #: ours first, then the peers the scripts measure against
-LIBRARIES = ("kbs-scraper", "httpx", "httpcore", "selectolax", "sqlite-utils", "isal", "trafilatura", "lxml")
+LIBRARIES = ("kbs-scraper", "httpx", "httpcore", "selectolax", "sqlite-utils", "isal", "backports.zstd",
+             "trafilatura", "lxml")
 
 
 def _cpu_times() -> list[int] | None:
