@@ -154,21 +154,19 @@ def run_seconds() -> float | None:
 def command(argv: Sequence[str] | None = None) -> str:
     """The command line that ran, with the script and any path under the repo written relative to it."""
     script, *args = list(sys.argv if argv is None else argv)
-    return shlex.join(["python", _relative(str(Path(script).resolve())), *(_relative(arg) for arg in args)])
+    return shlex.join(["python", _relative(os.path.abspath(script)), *(_relative(arg) for arg in args)])
 
 
 def _relative(arg: str) -> str:
-    path = Path(arg)
-    if not path.is_absolute():
+    """An absolute path as the repo sees it: under the repo, or beside it (../shared/...); else its name."""
+    if not Path(arg).is_absolute():
         return arg
-    try:
-        return path.resolve().relative_to(ROOT).as_posix()
-    except ValueError:
-        pass
-    try:  # data kept beside the repo, as ../shared/... is
-        return "../" + path.resolve().relative_to(ROOT.parent).as_posix()
-    except ValueError:
-        return path.name
+    # as written first: a symlink on the way may lead elsewhere when resolved
+    for path in (Path(os.path.abspath(arg)), Path(arg).resolve()):
+        for base, prefix in ((ROOT, ""), (ROOT.parent, "../")):
+            if path.is_relative_to(base):
+                return prefix + path.relative_to(base).as_posix()
+    return Path(arg).name
 
 
 def _duration(seconds: float) -> str:
