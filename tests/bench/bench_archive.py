@@ -30,6 +30,7 @@ other copies.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import signal
 import sqlite3
@@ -47,6 +48,9 @@ from typing import Any
 from scraper.archive import Archive, FetchRecord, codec
 from scraper.archive import simhash as sh
 from scraper.models import Article, RelatedLink, Reporter, Tipline
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo, for tests.bench
+from tests.bench import report  # noqa: E402
 
 SECTIONS = ("정치", "경제", "사회", "국제", "문화", "스포츠", "IT·과학", "전국")
 ENDINGS = ("습니다.", "했습니다.", "입니다.", "됐습니다.", "밝혔습니다.", "전했습니다.")
@@ -220,7 +224,7 @@ def per_article_us(corpus: Corpus, n: int = 300) -> tuple[float, float]:
     return simhash_us, (time.perf_counter() - started) / n * 1e6
 
 
-def raw_page_table(corpus: Corpus, n: int = 400) -> None:
+def raw_page_table(corpus: Corpus, n: int = 400) -> report.Table:
     """Bytes and CPU per raw page: ISA-L zlib level 2 (before) against zstd with a site dictionary (now)."""
     train = [corpus.article(3 * 10**9 + i)[1] for i in range(codec.TRAIN_AFTER_PAGES)]
     pages = [corpus.article(4 * 10**9 + i)[1] for i in range(n)]
@@ -229,8 +233,9 @@ def raw_page_table(corpus: Corpus, n: int = 400) -> None:
     dictionary = codec.Dictionary(1, codec.site_of(url), codec.train(train))
     train_s = time.perf_counter() - started
     raw = sum(map(len, pages)) / n
-    print(f"raw pages: {raw:,.0f} bytes each on average ({min(map(len, pages)):,}-{max(map(len, pages)):,}); "
-          f"dictionary {len(dictionary.content):,} bytes from {len(train)} pages in {train_s:.1f} s")
+    about = (f"raw pages: {raw:,.0f} bytes each on average ({min(map(len, pages)):,}-{max(map(len, pages)):,}); "
+             f"dictionary {len(dictionary.content):,} bytes from {len(train)} pages in {train_s:.1f} s")
+    print(about)
     packers = {"zlib level 2 (ISA-L)": codec.Packer(),
                f"zstd level {codec.ZSTD_LEVEL} + dictionary": codec.Packer([dictionary])}
     stored: dict[str, int] = {}
@@ -245,12 +250,17 @@ def raw_page_table(corpus: Corpus, n: int = 400) -> None:
             stored[name] = sum(len(packer.pack(p, url)[2]) for p in pages)
             cpu[name] = min(cpu[name], time.process_time() - started)
     results = {}
+    rows: list[list[object]] = []
     for name in packers:
         results[name] = stored[name] / n
         print(f"  {name:<26} {stored[name] / n:>8,.0f} bytes/page ({stored[name] / n / raw:5.1%} of raw)  "
               f"{cpu[name] / n * 1e6:6.0f} us CPU/page")
+        rows.append([name, f"{stored[name] / n:,.0f}", f"{stored[name] / n / raw:.1%}", f"{cpu[name] / n * 1e6:.0f}"])
     zlib_b, zstd_b = results.values()
-    print(f"  zstd + dictionary keeps {zstd_b / zlib_b:.1%} of zlib's bytes (target <= 25%)", flush=True)
+    verdict = f"zstd + dictionary keeps {zstd_b / zlib_b:.1%} of zlib's bytes (target <= 25%)"
+    print(f"  {verdict}", flush=True)
+    return report.Table(["raw page codec", "bytes/page", "of raw", "us CPU/page"], rows,
+                        title=f"Raw pages, {n} copies: {about.removeprefix('raw pages: ')}; {verdict}.")
 
 
 TRAIN_AFTER = codec.TRAIN_AFTER_PAGES
@@ -264,7 +274,7 @@ def raw_bytes_per_page(path: Path) -> float:
         conn.close()
 
 
-def grow(corpus: Corpus, queries: list[str], sizes: list[int], measure: int) -> dict[int, float]:
+def grow(corpus: Corpus, queries: list[str], sizes: list[int], measure: int) -> tuple[dict[int, float], report.Table]:
     """Grow one archive through ``sizes``, a table row at each; returns archive bytes per article by size."""
     numbers = iter(range(1, 10**9))
     header = (f"{'articles':>9} {'ingest/s':>9} {'ms/article':>10} {'bytes/article':>13} {'raw B/page':>10} "
@@ -272,6 +282,7 @@ def grow(corpus: Corpus, queries: list[str], sizes: list[int], measure: int) -> 
     print(header, flush=True)
     rates: dict[int, float] = {}
     per_article: dict[int, float] = {}
+    rows: list[list[object]] = []
     with tempfile.TemporaryDirectory(prefix="bench-archive-") as folder:
         path = Path(folder) / "archive.db"
         with Archive.open(path) as archive:
@@ -286,13 +297,20 @@ def grow(corpus: Corpus, queries: list[str], sizes: list[int], measure: int) -> 
                 checkpoint(path)
                 per_article[size] = file_bytes(path) / stored
                 p50, p95, hits = measure_search(archive, queries)
-                print(f"{size:>9,} {rate:>9.0f} {1000 / rate:>10.2f} {per_article[size]:>13,.0f} "
-                      f"{raw_bytes_per_page(path):>10,.0f} {candidates_per_lookup(path, corpus):>10.1f} "
-                      f"{p50:>13.2f} {p95:>7.2f} {hits:>5.1f} {prefill_s:>9.0f}", flush=True)
+                row = [f"{size:,}", f"{rate:.0f}", f"{1000 / rate:.2f}", f"{per_article[size]:,.0f}",
+                       f"{raw_bytes_per_page(path):,.0f}", f"{candidates_per_lookup(path, corpus):.1f}",
+                       f"{p50:.2f}", f"{p95:.2f}", f"{hits:.1f}", f"{prefill_s:.0f}"]
+                rows.append(row)
+                widths = (9, 9, 10, 13, 10, 10, 13, 7, 5, 9)
+                print(" ".join(f"{cell:>{width}}" for cell, width in zip(row, widths, strict=True)), flush=True)
+    ratio = ""
     if len(rates) > 1:
         low, high = sizes[0], sizes[-1]
-        print(f"ingest rate @{high:,} / @{low:,} = {rates[high] / rates[low]:.2f} (needs >= 0.70)")
-    return per_article
+        ratio = f"ingest rate @{high:,} / @{low:,} = {rates[high] / rates[low]:.2f} (needs >= 0.70)"
+        print(ratio)
+    headers = ["articles", "ingest/s", "ms/article", "bytes/article", "raw B/page", "candidates", "search p50 ms",
+               "p95 ms", "hits", "prefill s"]
+    return per_article, report.Table(headers, rows, align=["right"] * len(headers), title=ratio)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -306,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     pages = parser.add_mutually_exclusive_group()
     pages.add_argument("--fixture-pages", action="store_true", help="raw pages copied from tests/fixtures")
     pages.add_argument("--synthetic-pages", action="store_true", help="small made-up raw pages")
+    parser.add_argument("--write-doc", action="store_true", help="also write the figures into docs/benchmarks.md")
     args = parser.parse_args(argv)
     # a plain `kill` should still delete the temporary folder on the way out
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -314,22 +333,31 @@ def main(argv: list[str] | None = None) -> int:
     templates = page_templates(paths) if paths else []
     corpus = Corpus(templates=templates)
     queries = corpus.queries(args.queries)
-    print(f"python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}; raw pages: "
-          f"{f'copies of {len(templates)} KBS pages' if templates else 'synthetic'}", flush=True)
+    kind = f"copies of {len(templates)} KBS pages" if templates else "synthetic"
+    print(f"python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}; raw pages: {kind}", flush=True)
     simhash_us, zlib_us = per_article_us(corpus)
-    print(f"per article: SimHash {simhash_us:.0f} us, zlib of raw page {zlib_us:.0f} us; "
-          f"FTS5 trigram indexing alone: {fts_floor(corpus):.0f} articles/s", flush=True)
-    raw_page_table(corpus)
+    notes = [f"raw pages: {kind}; articles: synthetic KBS-shaped Korean stories; ingest timed over "
+             f"{args.measure:,} single-transaction ingests at each size, search over {args.queries} queries",
+             f"per article: SimHash {simhash_us:.0f} us, zlib of raw page {zlib_us:.0f} us; "
+             f"FTS5 trigram indexing alone: {fts_floor(corpus):.0f} articles/s"]
+    print(notes[-1], flush=True)
+    tables = [raw_page_table(corpus)]
     per_article: dict[str, dict[int, float]] = {}
     for name in args.codecs.split(","):
         # zlib: the archive before zstd, which never trains a dictionary
         codec.TRAIN_AFTER_PAGES = 10**12 if name == "zlib" else TRAIN_AFTER
         print(f"\narchive with {name} raw pages", flush=True)
-        per_article[name] = grow(Corpus(templates=templates), queries, sizes, args.measure)
+        per_article[name], table = grow(Corpus(templates=templates), queries, sizes, args.measure)
+        title = f"Archive with {name} raw pages" + (f": {table.title}." if table.title else ".")
+        tables.append(dataclasses.replace(table, title=title))
     if {"zlib", "zstd"} <= per_article.keys():
         for size in sizes:
-            print(f"archive bytes/article @{size:,}: zstd / zlib = "
-                  f"{per_article['zstd'][size] / per_article['zlib'][size]:.2f} (target <= 0.50)")
+            notes.append(f"archive bytes/article @{size:,}: zstd / zlib = "
+                         f"{per_article['zstd'][size] / per_article['zlib'][size]:.2f} (target <= 0.50)")
+            print(notes[-1])
+    if args.write_doc:
+        report.write_section("bench_archive", "Archive: raw-page codecs, ingest rate, size and search as it grows",
+                             tables=tables, notes=notes)
     return 0
 
 

@@ -60,6 +60,7 @@ from scraper.fetch.fetcher import Fetcher, FetchResult  # noqa: E402
 from scraper.fetch.transport import KeepAliveTransport  # noqa: E402
 from scraper.models import Article  # noqa: E402
 from scraper.sites import load_sites  # noqa: E402
+from tests.bench import report  # noqa: E402
 from tests.bench.bench_fetch import cpu_s, fast_options, serve  # noqa: E402
 
 TARGETS = {"fetch+extract+archive (issue 4)": 300, "crawl (issue 5)": 200}
@@ -136,6 +137,7 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=1500)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--slow-server", action="store_true", help="serve with tests/server.py (http.server)")
+    parser.add_argument("--write-doc", action="store_true", help="also write the figures into docs/benchmarks.md")
     args = parser.parse_args()
     heap.keep_freed_memory()  # as an --impolite crawl does (its fetch processes do it themselves)
     cores = os.cpu_count() or 1
@@ -171,26 +173,38 @@ def main() -> int:
         ingest = cpu_per_item(lambda: ingest_all(results, articles, Path(tmp)), len(articles))
     size_kb = sum(map(len, bodies)) / len(bodies) / 1024
     chars = sum(len(a.title) + len(a.body) for a in articles) / len(articles)
-    print(f"{len(bodies)} pages, mean {size_kb:.0f} KB, {chars:.0f} characters of title + body; "
-          f"{cores} CPUs; {args.concurrency} requests in flight")
+    notes = [f"{len(bodies)} pages, mean {size_kb:.0f} KB, {chars:.0f} characters of title + body; "
+             f"{cores} CPUs; {args.concurrency} requests in flight"]
+    print(notes[0])
     floors = {"http GET (bare httpx)": http_bare, "test server": server_cpu, "lexbor parse": parse,
               "FTS5 trigram index": fts, "ISA-L zlib 2 + sha256": keep}
     ours = {"fetch (ours)": http_ours, "test server": server_cpu, "extract (ours)": extract,
             "ingest (ours)": ingest}
     print(f"(reference: a bare GET on httpx's default transport, {http_stock:.2f} ms)")
+    tables = []
     for title, stages in (("floors", floors), ("ours", ours)):
         print(f"{title}:")
         for name, ms in stages.items():
             print(f"  {name:<26}{ms:>7.2f} ms")
         total = sum(stages.values())
-        print(f"  {'sum':<26}{total:>7.2f} ms -> at most {cores * 1000 / total:.0f} pages/s with {cores} cores "
-              f"always busy")
+        ceiling = f"at most {cores * 1000 / total:.0f} pages/s with {cores} cores always busy"
+        print(f"  {'sum':<26}{total:>7.2f} ms -> {ceiling}")
+        what = "the libraries alone, none of our code" if title == "floors" else "the same stages through our code"
+        tables.append(report.Table(["stage", "CPU ms/page"],
+                                   [[name, f"{ms:.2f}"] for name, ms in stages.items()] + [["sum", f"{total:.2f}"]],
+                                   title=f"{title.capitalize()} ({what}): {ceiling}."))
     # Python that holds the GIL: everything of ours but the server, minus what SQLite and ISA-L do unlocked.
     single = http_ours + extract + ingest - fts - keep
-    print(f"one process, Python part (ours minus FTS and compression): {single:.2f} ms -> at most "
-          f"{1000 / single:.0f} pages/s on the one core the GIL allows")
+    notes += [f"reference: a bare GET on httpx's default transport, {http_stock:.2f} ms",
+              f"one process, Python part (ours minus FTS and compression): {single:.2f} ms -> at most "
+              f"{1000 / single:.0f} pages/s on the one core the GIL allows"]
+    print(notes[-1])
     for name, target in TARGETS.items():
-        print(f"target {name}: {target} pages/s = {cores * 1000 / target:.2f} CPU ms per page on {cores} cores")
+        notes.append(f"target {name}: {target} pages/s = {cores * 1000 / target:.2f} CPU ms per page on {cores} cores")
+        print(notes[-1])
+    if args.write_doc:
+        report.write_section("bench_budget", "CPU per page, stage by stage: ours vs the bare libraries",
+                             tables=tables, notes=notes)
     return 0
 
 

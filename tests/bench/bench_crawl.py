@@ -33,6 +33,7 @@ from typing import cast
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.bench import report  # noqa: E402
 from tests.bench.bench_fetch import cpu_s  # noqa: E402
 
 TARGET_PAGES_PER_S = 200
@@ -138,19 +139,34 @@ def main() -> int:
                         help="serve with the tests' http.server-based server instead of the minimal one")
     parser.add_argument("--processes", type=int, default=2,
                         help="[crawl] processes: fetch processes (default 2, one per core here; 1 = one process)")
+    parser.add_argument("--write-doc", action="store_true", help="also write the figures into docs/benchmarks.md")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     print(f"server: {'tests/server.py (http.server)' if args.slow_server else 'tests/bench/fast_server.py'}, "
           f"{os.cpu_count()} CPUs, [crawl] processes = {args.processes}")
     print(f"{'pages':>7} {'seconds':>8} {'pages/s':>8} {'peak RSS MB':>12} {'crawl CPU ms/page':>18} "
           f"{'server CPU ms/page':>19}  summary")
+    rows: list[list[object]] = []
     for count in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             c = crawl_once(count, Path(tmp), args.slow_server, args.processes)
         print(f"{count:>7} {c.seconds:>8.1f} {count / c.seconds:>8.0f} {c.rss_mb:>12.0f} "
               f"{1000 * c.crawl_cpu_s / count:>18.2f} {1000 * c.server_cpu_s / count:>19.2f}  {c.summary}")
-    print(f"targets: >= {TARGET_PAGES_PER_S} pages/s; peak RSS < {TARGET_RSS_MB} MB and flat from "
-          f"{sizes[0]:,} to {sizes[-1]:,} pages (rates include start-up and discovery)")
+        rows.append([f"{count:,}", f"{c.seconds:.1f}", f"{count / c.seconds:.0f}", f"{c.rss_mb:.0f}",
+                     f"{1000 * c.crawl_cpu_s / count:.2f}", f"{1000 * c.server_cpu_s / count:.2f}", c.summary])
+    targets = (f"targets: >= {TARGET_PAGES_PER_S} pages/s; peak RSS < {TARGET_RSS_MB} MB and flat from "
+               f"{sizes[0]:,} to {sizes[-1]:,} pages (rates include start-up and discovery)")
+    print(targets)
+    if args.write_doc:
+        table = report.Table(["pages", "seconds", "pages/s", "peak RSS MB", "crawl CPU ms/page",
+                              "server CPU ms/page", "the crawl's summary line"], rows,
+                             align=["right"] * 6 + ["left"])
+        server = "tests/server.py (http.server)" if args.slow_server else "tests/bench/fast_server.py"
+        notes = [f"`scraper crawl --sitemap ... --impolite` as a child process, [crawl] processes = "
+                 f"{args.processes}, concurrency 8, a fresh archive per size; the fake KBS site (tests/kbs_site.py, "
+                 f"~5 KB pages) served by {server} in its own process",
+                 "peak RSS is the crawl and its fetch processes together, sampled every 0.1 s", targets]
+        report.write_section("bench_crawl", "End-to-end crawl of a local fake KBS site", tables=[table], notes=notes)
     return 0
 
 

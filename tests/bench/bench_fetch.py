@@ -70,6 +70,7 @@ from scraper.pipeline import ArchiveThread, Fetched, store_fetched, store_page  
 from scraper.related import RelatedOptions  # noqa: E402
 from scraper.settings import load_settings  # noqa: E402
 from scraper.sites import load_sites  # noqa: E402
+from tests.bench import report as doc  # noqa: E402
 from tests.server import LocalServer, Route  # noqa: E402
 
 TARGET_PAGES_PER_S = 300  # the full pipeline, on the 2-core machine this project is developed on
@@ -453,6 +454,29 @@ def report(results: list[Stage], args: argparse.Namespace, peer_stage: Stage | N
     print(f"target: >= {TARGET_PAGES_PER_S} pages/s for {full.name}: {verdict} ({full.rate:.0f} pages/s)")
 
 
+def write_doc(results: list[Stage], args: argparse.Namespace, peer_stage: Stage | None) -> None:
+    """The figures ``report`` prints, as this script's section of docs/benchmarks.md."""
+    rows = []
+    for s in results + ([peer_stage] if peer_stage is not None else []):
+        server = f"{1000 * s.server_cpu_s / s.pages:.2f}" if s.server_cpu_s is not None else "n/a"
+        ratio = f"{s.rate / peer_stage.rate:.1f}x" if peer_stage is not None and "archive" in s.name else ""
+        rows.append([s.name, f"{s.rate:.0f}", f"{1000 * s.client_cpu_s / s.pages:.2f}", server, s.failures, ratio])
+    table = doc.Table(["stage", "pages/s", "client CPU ms/page", "server CPU ms/page", "failures", "vs the peer"],
+                      rows)
+    kind = f"{len(REAL_PAGES)} raw ~100 KB KBS pages" if args.real_pages else f"{len(FIXTURES)} fixture pages"
+    server = "tests/server.py (http.server)" if args.slow_server else "tests/bench/fast_server.py"
+    full = results[-1]
+    notes = [f"{args.pages} pages per stage, copies of {kind}; {args.concurrency} concurrent tasks; "
+             f"server {server} in its own process; politeness off",
+             "the peer is the pipeline people write by hand: httpx + trafilatura.bare_extraction + sqlite-utils "
+             "with an FTS5 trigram index" + (" (skipped: --no-peer or trafilatura missing)" if peer_stage is None
+                                              else ""),
+             f"target: >= {TARGET_PAGES_PER_S} pages/s for {full.name}: "
+             f"{'met' if full.rate >= TARGET_PAGES_PER_S else 'not met'} ({full.rate:.0f} pages/s)"]
+    doc.write_section("bench_fetch", "Fetch, extract, archive: ours vs a hand-made pipeline", tables=[table],
+                      notes=notes)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=2000, help="pages per stage (default 2000)")
@@ -464,6 +488,7 @@ def main() -> int:
     parser.add_argument("--no-peer", action="store_true", help="skip the peer pipeline (httpx + trafilatura)")
     parser.add_argument("--real-pages", action="store_true",
                         help="serve copies of the raw ~100 KB KBS pages in ../shared/kbs-pages instead of the fixtures")
+    parser.add_argument("--write-doc", action="store_true", help="also write the figures into docs/benchmarks.md")
     args = parser.parse_args()
     if args.real_pages and not REAL_PAGES:
         parser.error(f"no raw KBS pages in {ROOT.parent / 'shared' / 'kbs-pages'}")
@@ -482,6 +507,8 @@ def main() -> int:
                 results = measure(base, server.pid or 0, args, Pipeline(db))
             peer_stage = None if args.no_peer else measure_peer(base, server.pid or 0, args, Path(folder))
         report(results, args, peer_stage)
+        if args.write_doc:
+            write_doc(results, args, peer_stage)
     finally:
         parent.send("stop")
         server.join(timeout=5)
