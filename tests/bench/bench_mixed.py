@@ -73,7 +73,7 @@ def rate(run: Callable[[str, bytes], object], pages: list[tuple[str, bytes]], se
     return done / (time.process_time() - start)
 
 
-def in_process(pages: list[tuple[str, bytes]], seconds: float, rounds: int) -> None:
+def in_process(pages: list[tuple[str, bytes]], seconds: float, rounds: int) -> list[tuple[float, float]]:
     from trafilatura import bare_extraction
 
     from scraper.crawl import heap
@@ -105,6 +105,7 @@ def in_process(pages: list[tuple[str, bytes]], seconds: float, rounds: int) -> N
           f"({1000 / statistics.median(m for m, _ in rows):.2f} ms a page), trafilatura "
           f"{statistics.median(t for _, t in rows):.0f} pages/s; median ratio {statistics.median(ratios):.1f}x "
           f"(lowest {min(ratios):.1f}x)")
+    return rows
 
 
 def timed(command: list[str], *, env: dict[str, str], cwd: Path, out: Path) -> tuple[float, float]:
@@ -118,7 +119,8 @@ def timed(command: list[str], *, env: dict[str, str], cwd: Path, out: Path) -> t
     return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, wall
 
 
-def as_commands(pages: list[tuple[str, bytes]], checkout: Path, runs: int) -> None:
+def as_commands(pages: list[tuple[str, bytes]], checkout: Path, runs: int) -> dict[str, tuple[float, float]]:
+    """(CPU, wall) seconds, best of ``runs``, of one command over every page: ours and trafilatura's two ways."""
     work = Path(tempfile.mkdtemp(prefix="bench-mixed-"))
     try:
         folder = work / "pages"
@@ -148,6 +150,7 @@ def as_commands(pages: list[tuple[str, bytes]], checkout: Path, runs: int) -> No
         for peer, label in (("loop", "trafilatura, one Python loop"), ("cli", "trafilatura CLI --parallel 1")):
             print(f"  {label:<35}{cpu[peer]:7.2f} s ({wall[peer]:6.2f} s)  {len(files) / cpu[peer]:6.0f} pages/s"
                   f"  ratio {cpu[peer] / cpu['ours']:.1f}x ({wall[peer] / wall['ours']:.1f}x wall)")
+        return {peer: (cpu[peer], wall[peer]) for peer in cpu}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -161,6 +164,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of each command (default 3)")
     parser.add_argument("--checkout", type=Path, default=ROOT, help="the checkout whose scraper is measured")
     parser.add_argument("--only", choices=("process", "commands"), help="run one of the two measurements")
+    parser.add_argument("--write-doc", action="store_true", help="also put the figures into docs/benchmarks.md")
     args = parser.parse_args()
     sys.path.insert(0, str(args.checkout.resolve()))
     pages = mixed_pages(args.pages)
@@ -168,12 +172,38 @@ def main() -> int:
     print(f"pages: {len(pages)}, {statistics.mean(sizes) / 1024:.0f} KB mean ({min(sizes) // 1024}-"
           f"{max(sizes) // 1024} KB), {sum(name.endswith('.txt') for name, _ in pages)} of them text copies; "
           f"scraper from {args.checkout.resolve().name}")
-    if args.only != "commands":
-        in_process(pages[: args.in_process], args.seconds, args.rounds)
-    if args.only != "process":
-        as_commands(pages, args.checkout.resolve(), args.runs)
+    rows = in_process(pages[: args.in_process], args.seconds, args.rounds) if args.only != "commands" else []
+    commands = as_commands(pages, args.checkout.resolve(), args.runs) if args.only != "process" else {}
     print("targets: >= 40x bare_extraction in a process; >= 20x trafilatura as one command over 1,000+ files")
+    if args.write_doc:
+        _write_doc(rows, commands, pages, args)
     return 0
+
+
+def _write_doc(rows: list[tuple[float, float]], commands: dict[str, tuple[float, float]],
+               pages: list[tuple[str, bytes]], args: argparse.Namespace) -> None:
+    from tests.bench import report
+
+    tables = []
+    if rows:
+        tables.append(report.Table(["round", "ours pages/s", "trafilatura pages/s", "ours / trafilatura"],
+                                   [[n, f"{m:.0f}", f"{t:.0f}", f"{m / t:.1f}x"] for n, (m, t) in enumerate(rows, 1)],
+                                   title=f"In a process ({args.in_process} pages)"))
+    if commands:
+        ours = commands["ours"][0]
+        tables.append(report.Table(
+            ["command", "CPU s", "wall s", "pages/s (CPU)", "ratio to ours (CPU)"],
+            [[label, f"{commands[k][0]:.2f}", f"{commands[k][1]:.2f}", f"{len(pages) / commands[k][0]:.0f}",
+              f"{commands[k][0] / ours:.1f}x"]
+             for k, label in (("ours", "scraper extract --format jsonl"), ("loop", "trafilatura, one Python loop"),
+                              ("cli", "trafilatura CLI --parallel 1"))],
+            title=f"One command over {len(pages)} files, start-up included (best of {args.runs})"))
+    sizes = [len(page) for _, page in pages]
+    notes = [f"pages: {len(pages)}, {statistics.mean(sizes) / 1024:.0f} KB mean, both layouts and "
+             f"{sum(name.endswith('.txt') for name, _ in pages)} text copies (tests/bench/mixed_pages.py)",
+             "targets: >= 40x bare_extraction in a process; >= 20x trafilatura as one command over 1,000+ files"]
+    report.write_section("bench_mixed", "Extraction on mixed KBS-style pages: ours vs trafilatura",
+                         tables=tables, notes=notes)
 
 
 if __name__ == "__main__":
