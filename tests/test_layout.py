@@ -84,7 +84,7 @@ def test_the_search_finds_a_cycle_when_there_is_one() -> None:
 
 
 # Lower stages never import higher ones: the pipeline reads bottom to top.
-ORDER = ["scraper.version", "scraper.errors", "scraper.models", "scraper.configfile", "scraper.sites",
+ORDER = ["scraper.version", "scraper.errors", "scraper.stamps", "scraper.models", "scraper.configfile", "scraper.sites",
          "scraper.urls", "scraper.days", "scraper.decode", "scraper.fetch", "scraper.extraction", "scraper.related",
          "scraper.archive", "scraper.settings", "scraper.pipeline", "scraper.crawl", "scraper.cli"]
 

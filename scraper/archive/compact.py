@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from scraper import stamps
 from scraper.archive import codec, dictionaries, schema
 from scraper.archive.store import Archive
 from scraper.errors import ArchiveError
@@ -126,7 +127,7 @@ class _Compaction:
         site = codec.site_of(url)
         if self.packer.dictionary_for(site) is None and site not in self.tried:
             self.tried.add(site)
-            stamp = self.now().astimezone(UTC).isoformat(timespec="seconds")
+            stamp = stamps.iso(self.now())
             trained = dictionaries.train_site(self.conn, self.reader, site, now=stamp)
             if trained is not None:
                 self.packer.add(trained)

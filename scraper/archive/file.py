@@ -16,7 +16,7 @@ WAL and left ``-wal``/``-shm`` files beside it.
 Reading: ``open_read_only`` uses SQLite's ``mode=ro``, so no statement can
 write; ``close_read_only`` leaves no ``-wal``/``-shm`` behind that were not
 there before. ``identify`` raises ``ArchiveError``; the two connection
-helpers leave ``sqlite3.Error`` to ``archive.py``, the module boundary.
+helpers leave ``sqlite3.Error`` to ``store.py``, the module boundary.
 """
 
 from __future__ import annotations

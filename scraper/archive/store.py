@@ -46,6 +46,7 @@ from scraper.archive.results import (
 )
 from scraper.errors import ArchiveError, ScraperError
 from scraper.models import Article
+from scraper.stamps import iso as _iso
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +59,6 @@ def _in_days(column: str) -> str:
 
 # SQLite rolls a whole transaction back on some errors (a full disk, I/O errors)
 _BATCH_LOST = "an earlier error made SQLite roll the whole batch back; none of it was written"
-
-
-def _iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _plain_snippet(text: str, needle: str, width: int = 40) -> str:

@@ -27,9 +27,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from scraper import stamps
 from scraper.archive.schema import transaction
 from scraper.errors import ArchiveError
 
@@ -58,9 +59,10 @@ class Standing:
 
     def due(self, now: datetime, lastmod: str | None = None) -> bool:
         """Whether to fetch it again at ``now``, given the lastmod its sitemap shows now."""
-        if _later(lastmod, self.lastmod):
+        if stamps.later(lastmod, self.lastmod):
             return True
-        return self.retry_at is not None and datetime.fromisoformat(self.retry_at) <= now
+        due_at = stamps.parse(self.retry_at)
+        return due_at is not None and due_at <= now
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,24 +79,9 @@ class Backoff:
         if gone and attempts > len(steps):
             return None
         if not steps:
-            return _iso(now)
+            return stamps.iso(now)
         hours = steps[min(attempts, len(steps)) - 1]
-        return _iso(now + timedelta(hours=hours))
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _later(a: str | None, b: str | None) -> bool:
-    """Whether timestamp ``a`` is later than ``b`` (False when either is missing or unreadable)."""
-    try:
-        first, second = datetime.fromisoformat(a or ""), datetime.fromisoformat(b or "")
-    except ValueError:
-        return False
-    first = first if first.tzinfo else first.replace(tzinfo=UTC)
-    second = second if second.tzinfo else second.replace(tzinfo=UTC)
-    return first > second
+        return stamps.iso(now + timedelta(hours=hours))
 
 
 class Frontier:
@@ -152,7 +139,7 @@ class Frontier:
         """
         rows = self._read("SELECT attempts FROM frontier WHERE url = ?", (url,))
         attempts = (int(rows[0][0]) if rows else 0) + 1
-        stamp = _iso(now)
+        stamp = stamps.iso(now)
         self._run(
             "UPDATE frontier SET state = ?, attempts = ?, last_error = ?, done_at = ?, retry_at = ?,"
             " failing_since = coalesce(failing_since, ?) WHERE url = ?",

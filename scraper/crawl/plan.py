@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from scraper import urls
+from scraper import stamps, urls
 from scraper.crawl.discover import Discovered
 from scraper.crawl.frontier import Standing
 from scraper.crawl.state import CrawlState
@@ -34,7 +34,7 @@ def plan(state: CrawlState, found: list[tuple[Discovered, SiteProfile]],
         stored = state.archive.get(urls.canonical(item.url, profile)) or state.archive.get(item.url)
         if stored is None:
             reason = "new"
-        elif _after(item.lastmod, stored.last_seen):
+        elif stamps.later(item.lastmod, stored.last_seen):
             reason = "changed"
         elif _within(stored.article.published_at or stored.first_seen, window, now):
             reason = "revisit"
@@ -46,23 +46,8 @@ def plan(state: CrawlState, found: list[tuple[Discovered, SiteProfile]],
     return chosen
 
 
-def _parse(stamp: str | None) -> datetime | None:
-    if not stamp:
-        return None
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _after(lastmod: str | None, seen: str) -> bool:
-    a, b = _parse(lastmod), _parse(seen)
-    return a is not None and b is not None and a > b
-
-
 def _within(stamp: str | None, window: timedelta, now: datetime) -> bool:
-    moment = _parse(stamp)
+    moment = stamps.parse(stamp)
     return moment is not None and now - moment < window
 
 

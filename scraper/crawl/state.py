@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
-from scraper import days, urls
+from scraper import days, stamps, urls
 from scraper.archive import Archive, health
 from scraper.errors import UsageError
 from scraper.fetch.fetcher import Fetcher, Recorder
@@ -80,6 +80,6 @@ class CrawlState:
         return cfg if self.options.related_endpoints else replace(cfg, endpoints=False)
 
     def stamp(self) -> str:
-        return self.now().astimezone(UTC).isoformat(timespec="seconds")
+        return stamps.iso(self.now())
 
 

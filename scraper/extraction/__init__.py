@@ -48,7 +48,7 @@ def extract(
     charset: str | None = None,
 ) -> Article:
     """Extract one article. ``site`` is a profile name or "auto" (by host, then markup); ``sites``
-    defaults to the bundled profiles (``config.bundled_sites``)."""
+    defaults to the bundled profiles (``sites.bundled_sites``)."""
     return extract_with_report(page, url=url, site=site, kind=kind, sites=sites, charset=charset)[0]
 
 
