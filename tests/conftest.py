@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from scraper.fetch.fetcher import TRANSPORTS
 from scraper.sites import SiteProfile, load_sites
 
 from .kbs_site import FakeKbs
@@ -40,3 +41,11 @@ def slow_site() -> Iterator[FakeKbs]:
     """30 articles served 0.15 s each: a crawl lasts long enough to be killed or signalled mid-way."""
     for server in running():
         yield FakeKbs(server, count=30, delay_s=0.15)
+
+
+@pytest.fixture(params=TRANSPORTS)
+def each_transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test's module sets ``TRANSPORT`` to this transport, once per transport: every Fetcher it makes uses it."""
+    chosen: str = request.param
+    monkeypatch.setattr(request.module, "TRANSPORT", chosen)
+    return chosen

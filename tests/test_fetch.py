@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-import sys
 import time
 import tracemalloc
 import zlib
@@ -28,23 +27,18 @@ import pytest
 
 from scraper import __version__
 from scraper.errors import FetchConnectError, FetchError, FetchRefused, FetchStatusError, FetchTimeout
-from scraper.fetch.fetcher import TRANSPORTS, Fetcher, FetchOptions, FetchResult, Transport, fetch_one
+from scraper.fetch.fetcher import Fetcher, FetchOptions, FetchResult, Transport, fetch_one
 from scraper.fetch.politeness import retry_after_s
 
 from .server import ETAG, LAST_MODIFIED, FakeClock, LocalServer
 
 LOCAL = FetchOptions(attempts=3, backoff_base_s=1.0, backoff_max_s=30.0).without_politeness()
 KOREAN = "똠방각하 햏볕 아래 새 소식입니다. 정부는 오늘 발표했습니다." * 20
-#: the transport under test; set for each test by the ``transport`` fixture
+#: the transport under test; set for each test by conftest's ``each_transport``
 TRANSPORT: Transport = "httpx"
 
-
-@pytest.fixture(autouse=True, params=TRANSPORTS)
-def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Transport:
-    """Run the test on this transport: every Fetcher that ``run`` makes uses it."""
-    chosen: Transport = request.param
-    monkeypatch.setattr(sys.modules[__name__], "TRANSPORT", chosen)
-    return chosen
+#: every test of this module runs once on each transport (conftest.each_transport)
+pytestmark = pytest.mark.usefixtures("each_transport")
 
 
 def run(options: FetchOptions, job: Callable[[Fetcher], Awaitable[Any]], clock: FakeClock | None = None) -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from itertools import pairwise
@@ -18,23 +17,18 @@ from typing import Any
 import pytest
 
 from scraper.errors import ConfigError, FetchConnectError, FetchError, FetchRefused
-from scraper.fetch.fetcher import TRANSPORTS, Fetcher, FetchOptions, FetchResult, Transport
+from scraper.fetch.fetcher import Fetcher, FetchOptions, FetchResult, Transport
 from scraper.fetch.politeness import RobotsCache, Throttle, Unreachable
 
 from .server import FakeClock, LocalServer
 
 POLITE = FetchOptions(attempts=1, per_host_rate_per_s=1.0)
 UNPACED = replace(POLITE, per_host_rate_per_s=None)
-#: the transport under test; set for each test by the ``transport`` fixture
+#: the transport under test; set for each test by conftest's ``each_transport``
 TRANSPORT: Transport = "httpx"
 
-
-@pytest.fixture(autouse=True, params=TRANSPORTS)
-def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Transport:
-    """Run the test on this transport: every Fetcher that ``run`` makes uses it."""
-    chosen: Transport = request.param
-    monkeypatch.setattr(sys.modules[__name__], "TRANSPORT", chosen)
-    return chosen
+#: every test of this module runs once on each transport (conftest.each_transport)
+pytestmark = pytest.mark.usefixtures("each_transport")
 
 
 def run(options: FetchOptions, job: Callable[[Fetcher], Awaitable[Any]], clock: FakeClock | None = None) -> Any:
