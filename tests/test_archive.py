@@ -175,7 +175,8 @@ def test_open_sets_wal_foreign_keys_and_busy_timeout(path: Path) -> None:
     names = [r[0] for r in rows(path, "SELECT name FROM _sqlite_migrations ORDER BY id")]
     assert names == ["m001_initial", "m002_near_duplicate_index", "m003_runs", "m004_fetch_lookup",
                      "m005_frontier", "m006_deferred_fts",
-                     "m007_article_list", "m008_link_times", "m009_backoff", "m010_zstd_dictionaries"]
+                     "m007_article_list", "m008_link_times", "m009_backoff", "m010_zstd_dictionaries",
+                     "m011_fts_rowids_only"]
 
 
 def _open_deleted_files() -> list[str]:
@@ -486,7 +487,7 @@ def test_an_archive_from_the_first_schema_upgrades_in_place(path: Path) -> None:
         assert archive.ingest(edited, url=edited.url or "").near_duplicate_of == 7
         assert archive.stats().runs == ()
     assert count(path, "simhash_keys", "article = 7") == 28
-    assert len(rows(path, "SELECT * FROM _sqlite_migrations")) == 10
+    assert len(rows(path, "SELECT * FROM _sqlite_migrations")) == len(schema.MIGRATIONS.applied(Database(path)))
     with Archive.open(path) as archive:  # indexed by the first schema's trigger, then by the deferred one
         assert {h.url for h in archive.search("성남시")} == {URL, edited.url}
     assert count(path, "fts_pending") == 0
@@ -540,18 +541,73 @@ def test_short_queries_fall_back_to_a_substring_scan(filled: Archive) -> None:
     assert filled.search("%") == [] and filled.search("_") == []
 
 
-@pytest.mark.parametrize("query", ['"', '"성남시', "AND", "성남시 AND", "(성남시", "NEAR(", "title:"])
-def test_malformed_raw_queries_raise_archive_error(filled: Archive, query: str) -> None:
-    with pytest.raises(ArchiveError, match="not valid FTS5 syntax"):
+@pytest.mark.parametrize(("query", "why"), [
+    ('"', "not closed"), ('"성남시', "not closed"), ("AND", "out of place"), ("성남시 AND", "ends where a term"),
+    ("(성남시", "parenthesis is not closed"), ("성남시)", "')' is out of place"), ("NEAR(", "NEAR"),
+    ("title:성남시", "column filters"), ("성남*", "prefixes"), ("성남 AND 시장", "'성남' is shorter than 3"),
+])
+def test_malformed_raw_queries_are_usage_errors(filled: Archive, query: str, why: str) -> None:
+    with pytest.raises(UsageError, match="is not valid") as raised:
         filled.search(query, raw=True)
+    assert why in str(raised.value)
     assert isinstance(filled.search(query), list)  # as plain text it is just something to look for
 
 
-def test_raw_queries_allow_fts_syntax(filled: Archive) -> None:
+def test_raw_queries_allow_boolean_syntax(filled: Archive) -> None:
     both = filled.search("성남시 AND 기자회견", raw=True)
+    implied = filled.search("성남시 기자회견", raw=True)
     either = filled.search("특별재난 OR 공청회", raw=True)
-    assert [h.title for h in both] == ["성남시장 기자회견", TITLE]
+    assert [h.title for h in both] == [h.title for h in implied] == ["성남시장 기자회견", TITLE]
     assert [h.title for h in either] == ["특별재난지역 선포 검토", TITLE]
+    # NOT binds tighter than OR, and a quoted text keeps its space
+    assert [h.title for h in filled.search("성남시 NOT 신상진 OR 신상진", raw=True)] == ["성남시장 기자회견", TITLE]
+    assert [h.title for h in filled.search('(특별재난 OR 성남시장) NOT "선포 검토"', raw=True)] == [
+        "성남시장 기자회견", TITLE]
+
+
+def test_the_index_finds_candidates_and_the_text_decides(archive: Archive, path: Path) -> None:
+    # both stories hold every three-character piece of 성남시장 (성남시, 남시장); one holds the word
+    apart = make_article(article_id="8000020", title="두 도시 소식",
+                         body="성남시 소식과 하남시장 소식이 나란히 실렸습니다.")
+    whole = make_article(article_id="8000021", title="시장 소식", body="오늘 성남시장이 회견을 열었습니다.")
+    for story in (apart, whole):
+        archive.ingest(story, url=story.url or "")
+    candidates = rows(path, "SELECT rowid FROM articles_fts WHERE articles_fts MATCH '\"성남시\" AND \"남시장\"'")
+    assert len(candidates) == 2
+    hits = archive.search("성남시장")
+    assert [h.title for h in hits] == ["시장 소식"] and "[성남시장]" in hits[0].snippet
+    assert [h.title for h in archive.search("성남시장", raw=True)] == ["시장 소식"]
+    assert [h.title for h in archive.search("성남시 NOT 성남시장", raw=True)] == ["두 도시 소식"]
+    # letter case is ignored, as the trigram index ignores it
+    latin = make_article(article_id="8000022", title="KBS Newsroom 소식", body="영문 이름이 든 기사입니다.")
+    archive.ingest(latin, url=latin.url or "")
+    assert [h.title for h in archive.search("kbs newsROOM")] == ["KBS Newsroom 소식"]
+
+
+def test_an_index_with_positions_is_rebuilt_without_them(path: Path) -> None:
+    db = Database(path)
+    schema.MIGRATIONS.apply(db, stop_before="m011_fts_rowids_only")
+    article = make_article()
+    for n, (title, pending) in enumerate((("성남시장 회견", False), ("성남시장 답변", True))):
+        db.execute(
+            "INSERT INTO articles (id, canonical_url, site, article_id, content_hash, simhash, first_seen,"
+            " last_seen, title, body, images) VALUES (?, ?, 'kbs', ?, 'h', 0, '2024-01-01T00:00:00+00:00',"
+            " '2024-01-01T00:00:00+00:00', ?, ?, '[]')", (n + 1, f"{URL}{n}", str(8000100 + n), title, article.body))
+        if not pending:  # the first is indexed as a commit would; the second is still waiting
+            schema.index_pending(db.conn)
+    db.conn.commit()
+    assert "detail=none" not in rows(path, "SELECT sql FROM sqlite_master WHERE name = 'articles_fts'")[0][0]
+    db.close()
+    with Archive.open(path) as archive:
+        assert [h.title for h in archive.search("성남시장")] == ["성남시장 답변", "성남시장 회견"]
+    assert "detail=none" in rows(path, "SELECT sql FROM sqlite_master WHERE name = 'articles_fts'")[0][0]
+    assert count(path, "fts_pending") == 0
+    fts_consistent(path)
+
+
+def test_the_search_index_keeps_no_positions(archive: Archive, path: Path) -> None:
+    (sql,) = rows(path, "SELECT sql FROM sqlite_master WHERE name = 'articles_fts'")[0]
+    assert "detail=none" in sql and "tokenize='trigram'" in sql
 
 
 def fts_consistent(path: Path) -> None:

@@ -98,9 +98,9 @@ def test_search_finds_korean_inside_words(db: Path, capsys: pytest.CaptureFixtur
 def test_search_filters_and_bad_fts_syntax(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["search", "--db", str(db), "습니다", "--section", "경제", "--json"]) == 0
     assert {h["archive_id"] for h in json.loads(capsys.readouterr().out)} == {2}
-    assert main(["search", "--db", str(db), "--fts", 'AND "']) == 1
+    assert main(["search", "--db", str(db), "--fts", 'AND "']) == 2
     err = capsys.readouterr().err
-    assert err.startswith("Error: ") and "Traceback" not in err
+    assert "scraper search: error: search query 'AND \"' is not valid" in err and "Traceback" not in err
 
 
 def test_show_by_id_and_url_with_versions(db: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -172,7 +172,7 @@ def test_a_sitemap_with_malformed_urls_crawls_the_rest(config: Path, server: Loc
     assert "new 1" in out and (out + err).count("DOCTYPE") == 1  # named once: in the summary line
 
 
-# -- search: FTS5 syntax typed by users ------------------------------------------------
+# -- search: query syntax typed by users ------------------------------------------------
 
 QUERIES = ['"', '""', '"소비자 심리', "AND", "OR", "NOT", "AND OR NOT", "소비자 AND", "NEAR(", "NEAR(소비 심리",
            "NEAR(a b, 2)", "*", "소비*", "^", "^소비", "title:소비", "body:", ":", "(", ")", "((", "{", "}", "-",
@@ -189,8 +189,8 @@ def test_search_takes_any_query(db: Path, fts: bool, capsys: pytest.CaptureFixtu
         if code == 0:
             assert isinstance(json.loads(out), list), query
         else:
-            assert fts and code == 1, (query, err)  # a phrase search never fails; FTS syntax may
-            assert error_of(err).startswith("Error: search query"), (query, err)
+            assert fts and code == 2, (query, err)  # a literal search never fails; --fts syntax may
+            assert err.strip().splitlines()[-1].startswith("scraper search: error: search query"), (query, err)
     assert counts(db) == before
 
 
@@ -198,7 +198,7 @@ def test_search_errors_from_the_command_line(db: Path) -> None:
     *malformed, phrase, empty = cli_all([*(("search", "--db", db, "--fts", q) for q in ("NEAR(", '"', "^")),
                                          ("search", "--db", db, "NEAR("), ("search", "--db", db, "   ")])
     for code, _, err in malformed:
-        assert code == 1 and "not valid FTS5 syntax" in error_of(err)
+        assert code == 2 and "is not valid" in err and "Traceback" not in err
     assert phrase[0] == 0  # the same text as a phrase is just text
     assert empty[0] == 1 and "empty search query" in error_of(empty[2])
 

@@ -242,6 +242,24 @@ def test_search_uses_the_trigram_index_for_three_characters_and_more(served: Ser
     assert [r["id"] for r in rows(served, "articles", title__contains="성남")] == [served.ids["seongnam"]]
 
 
+def test_search_box_finds_words_longer_than_three_characters(served: Served) -> None:
+    # The index keeps no positions (detail=none), so Datasette's own "성남시장" phrase would be refused;
+    # the plugin asks for the word's pieces instead, on both pages that have the box.
+    for table in ("articles", "article_list"):
+        assert [r["id"] for r in rows(served, table, _search="성남시장 기자회견")] == [served.ids["seongnam"]]
+        assert rows(served, table, _search="성남시장 빙하") == []
+        assert [r["id"] for r in rows(served, table, _search='"돌봄 확대 계획"')] == [served.ids["seongnam"]]
+
+
+def test_plain_datasette_loads_the_search_plugin_by_its_entry_point() -> None:
+    if importlib.util.find_spec("datasette") is None:
+        pytest.skip("datasette is not installed (pip install -e '.[web]')")
+    probe = ("import datasette.app; from datasette.plugins import pm; import scraper.cli.datasette_search as p;"
+             " print(pm.is_registered(p))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "True"
+
+
 def test_serving_never_blocks_a_crawl_writing_meanwhile(served: Served) -> None:
     before = rows(served, "article_list")
     with Archive.open(served.db, busy_timeout_s=2) as archive:  # a held lock would fail this within 2 s

@@ -21,6 +21,8 @@ cannot both try to create it. Never edit a step that has shipped; add one.
                               runs.failures and runs.fields (what failed, where fields came from)
     m010_zstd_dictionaries    zstd_dictionaries; raw_pages.dictionary and compression 'zstd'
                               (see codec.py, dictionaries.py)
+    m011_fts_rowids_only      articles_fts rebuilt with detail=none: a quarter of the size;
+                              search checks each candidate's text itself (see search.py)
 
 Column order is deliberate: SQLite walks a row's overflow pages to reach any
 column stored after a long value, so the small, often-read columns come
@@ -405,6 +407,29 @@ def _allow_zstd(conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA schema_version = {int(version) + 1}")
     finally:
         conn.execute("PRAGMA writable_schema = OFF")
+
+
+# The trigram index with positions (detail=full) was the biggest thing in an
+# archive once raw pages went to zstd: ~14 KB per story of ~5.5 KB of text.
+# With detail=none it keeps only which stories hold each trigram (~3.5 KB).
+# FTS5 then refuses phrases, so search asks it for the stories holding every
+# trigram of the text and checks the text itself (search.py). The triggers
+# name articles_fts and need no change: the table comes back under its name.
+_FTS_ROWIDS_ONLY = """CREATE VIRTUAL TABLE articles_fts USING fts5(
+    title, body, content='articles', content_rowid='id', tokenize='trigram', detail=none
+)"""
+
+
+@MIGRATIONS(name="m011_fts_rowids_only")
+def m011_fts_rowids_only(db: Database) -> None:
+    (count,) = db.execute("SELECT count(*) FROM articles").fetchone()
+    if count > 20_000:
+        log.warning("rebuilding the search index of %s stories once, smaller; about a minute per 60,000", count)
+    db.execute("DROP TABLE articles_fts")
+    db.execute(_FTS_ROWIDS_ONLY)
+    # 'rebuild' reads every article from the content table, the pending ones included
+    db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
+    db.execute("DELETE FROM fts_pending")
 
 
 def connect(path: Path, *, busy_timeout_s: float) -> Database:

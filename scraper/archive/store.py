@@ -24,7 +24,7 @@ from typing import IO, Any, Literal, NamedTuple
 from sqlite_utils import Database
 
 from scraper import days
-from scraper.archive import codec, dictionaries, health, schema
+from scraper.archive import codec, dictionaries, health, schema, search
 from scraper.archive import file as archive_file
 from scraper.archive import simhash as sh
 from scraper.archive.dedup import Dedup
@@ -59,14 +59,6 @@ def _in_days(column: str) -> str:
 
 # SQLite rolls a whole transaction back on some errors (a full disk, I/O errors)
 _BATCH_LOST = "an earlier error made SQLite roll the whole batch back; none of it was written"
-
-
-def _plain_snippet(text: str, needle: str, width: int = 40) -> str:
-    at = text.lower().find(needle.lower())
-    if at < 0:
-        return text[: 2 * width]
-    start, end = max(0, at - width), at + len(needle)
-    return f"{'…' if start else ''}{text[start:at]}[{text[at:end]}]{text[end:end + width]}"
 
 
 def _hint(error: sqlite3.Error) -> str:
@@ -466,10 +458,12 @@ class Archive:
     ) -> list[SearchHit]:
         """Articles whose title or body contains ``query``, most recently archived first.
 
-        The query is one literal phrase (quotes and FTS words like AND are just
-        text); 3+ characters go through the trigram index, shorter queries fall
-        back to a LIKE scan (slower on big archives). ``raw=True`` passes FTS5
-        query syntax through; malformed syntax raises ``ArchiveError``.
+        The query is one literal text (quotes and words like AND are just
+        text), letter case ignored; 3+ characters go through the trigram index,
+        shorter queries fall back to a LIKE scan (slower on big archives).
+        ``raw=True``: words or "quoted text" joined by AND, OR, NOT and
+        parentheses (see ``scraper.archive.search``); a malformed query raises
+        ``UsageError``.
         ``since``/``until``: only articles published on those days or between
         them, both included, as days in Seoul time (see ``scraper.days``);
         ``until`` before ``since`` raises ``UsageError``.
@@ -479,32 +473,31 @@ class Archive:
             raise ArchiveError("empty search query: give at least one character to look for")
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
+        node = search.parse(text) if raw else search.literal(text)
         first, last = days.sql_bounds(since, until)
-        if not raw and len(text) < 3:
+        if not raw and len(text) < search.PIECE:
             return self._search_like(text, limit=limit, bounds=(first, last), section=section)
-        phrase = text if raw else '"' + text.replace('"', '""') + '"'
-        # Newest first by rowid: FTS5 walks its index in rowid order and stops
-        # at the limit, where ORDER BY rank would score every match first.
+        # Newest first by rowid: FTS5 walks its index in rowid order, so this
+        # stops as soon as `limit` candidates have passed the check.
         sql = (
-            "SELECT a.id, a.title, a.canonical_url, a.published_at,"
-            " snippet(articles_fts, -1, '[', ']', '…', 24) FROM articles_fts"
-            " JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH ?5"
+            "SELECT a.id, a.title, a.canonical_url, a.published_at, a.body FROM articles_fts"
+            " JOIN articles a ON a.id = articles_fts.rowid WHERE articles_fts MATCH ?4"
             f" AND {_in_days('a.published_at')} AND (?3 IS NULL OR a.section = ?3)"
-            " ORDER BY articles_fts.rowid DESC LIMIT ?4"
+            " ORDER BY articles_fts.rowid DESC"
         )
-        try:
-            rows = self._conn.execute(sql, (first, last, section, limit, phrase)).fetchall()
-        except sqlite3.OperationalError as e:
-            # With raw syntax, a query FTS5 cannot parse is the caller's mistake,
-            # not a broken archive ("fts5: syntax error", "unterminated string").
-            if raw and not any(word in str(e) for word in ("locked", "busy", "disk", "malformed")):
-                raise ArchiveError(f"search query {query!r} is not valid FTS5 syntax ({e}); search without "
-                                   "raw mode to look for the text exactly as typed") from e
-            raise ArchiveError(f"could not search for {query!r} in {self.path}: {e}; {_hint(e)}") from e
-        except sqlite3.Error as e:
-            raise ArchiveError(f"could not search for {query!r} in {self.path}: {e}; {_hint(e)}") from e
-        return [SearchHit(archive_id=r[0], title=r[1], url=r[2], published_at=r[3], snippet=r[4])
-                for r in rows]
+        hits: list[SearchHit] = []
+        with self._errors(f"search for {query!r}"):
+            for archive_id, title, url, published_at, body in self._conn.execute(
+                sql, (first, last, section, search.match_expression(node))
+            ):
+                title_l, body_l = title.lower(), body.lower()
+                if not search.holds(node, title_l, body_l):
+                    continue  # every piece is there, but not the text
+                hits.append(SearchHit(archive_id=archive_id, title=title, url=url, published_at=published_at,
+                                      snippet=search.snippet(title, body, search.first_term(node, title_l, body_l))))
+                if len(hits) == limit:
+                    break
+        return hits
 
     def _search_like(self, text: str, *, limit: int, bounds: tuple[str | None, str | None],
                      section: str | None) -> list[SearchHit]:
@@ -517,11 +510,8 @@ class Archive:
                 " ORDER BY id DESC LIMIT ?4",
                 (*bounds, section, limit, pattern),
             ).fetchall()
-        return [
-            SearchHit(archive_id=r[0], title=r[1], url=r[2], published_at=r[3],
-                      snippet=_plain_snippet(r[4] if text.lower() in r[4].lower() else r[1], text))
-            for r in rows
-        ]
+        return [SearchHit(archive_id=r[0], title=r[1], url=r[2], published_at=r[3],
+                          snippet=search.snippet(r[1], r[4], text.lower())) for r in rows]
 
     def export(self, fh: IO[str], *, fmt: Literal["jsonl", "csv"], since: date | None = None,
                until: date | None = None) -> int:

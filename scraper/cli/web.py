@@ -52,7 +52,14 @@ def build(path: Path, *, immutable: bool = False) -> Any:
     require_datasette()
     from datasette.app import Datasette
     from datasette.database import Database
+    from datasette.plugins import pm
     from datasette.utils import parse_metadata
+
+    from scraper.cli import datasette_search
+
+    # Installed, the entry point has loaded it already; from a bare checkout it has not.
+    if not pm.is_registered(datasette_search):
+        pm.register(datasette_search, name="kbs_scraper")
 
     metadata = parse_metadata(METADATA.read_text(encoding="utf-8"))
     datasette = Datasette(metadata=metadata)

@@ -1,6 +1,6 @@
 """Benchmark the archive: ingest throughput, size on disk and search latency as it grows.
 
-    python tests/bench/bench_archive.py [--sizes 10000,100000,500000] [--measure 5000] [--codecs zlib,zstd]
+    python tests/bench/bench_archive.py [--sizes 10000,100000,500000] [--measure 5000] [--builds before,now]
 
 One archive in a temporary folder grows through the sizes. At each size it is
 first pre-filled with ``Archive.batch()`` (the real ingest logic, one commit
@@ -20,11 +20,14 @@ layouts, 21-104 KB), made a story of its own as ``bench_fetch.py
 fixtures (both layouts, 18-27 KB) instead; ``--synthetic-pages``, a small
 made-up page.
 
-``--codecs``: the archive is built once per codec. ``zlib`` is the archive as
-it was before zstd (no dictionary is ever trained); ``zstd`` trains a site
-dictionary after ``codec.TRAIN_AFTER_PAGES`` pages, as the archive does. The
-per-page table compares both on the same pages, dictionary trained on
-other copies.
+``--builds``: the archive is built once for each. ``now`` is the archive as
+this code makes it: raw pages with zstd and a site dictionary trained after
+``codec.TRAIN_AFTER_PAGES`` pages, and a search index that keeps no positions
+(m011). ``before`` is the archive as it was before both: no dictionary is ever
+trained, so raw pages stay zlib, and the search index is swapped back to
+m001's (trigram with positions) right after the archive is created. Search in
+``before`` runs today's code over the old index. The per-page table compares
+the two raw-page codecs on the same pages, dictionary trained on other copies.
 """
 
 from __future__ import annotations
@@ -196,11 +199,11 @@ def file_bytes(path: Path) -> int:
 
 
 def fts_floor(corpus: Corpus, n: int = 500) -> float:
-    """Articles/s of FTS5 trigram indexing alone: the part of ingest no Python change can speed up."""
+    """Articles/s of FTS5 trigram indexing as the archive does it, alone: what no Python change can speed up."""
     texts = [corpus.article(10**9 + i)[0] for i in range(n)]
     conn = sqlite3.connect(":memory:", isolation_level=None)
     try:
-        conn.execute("CREATE VIRTUAL TABLE t USING fts5(title, body, tokenize='trigram')")
+        conn.execute("CREATE VIRTUAL TABLE t USING fts5(title, body, tokenize='trigram', detail=none)")
         started = time.perf_counter()
         for a in texts:
             conn.execute("BEGIN")
@@ -264,6 +267,8 @@ def raw_page_table(corpus: Corpus, n: int = 400) -> report.Table:
 
 
 TRAIN_AFTER = codec.TRAIN_AFTER_PAGES
+BUILDS = {"before": "as before (zlib raw pages, search index with positions)",
+          "now": "as now (zstd raw pages with a site dictionary, search index of rowids only)"}
 
 
 def raw_bytes_per_page(path: Path) -> float:
@@ -274,7 +279,22 @@ def raw_bytes_per_page(path: Path) -> float:
         conn.close()
 
 
-def grow(corpus: Corpus, queries: list[str], sizes: list[int], measure: int) -> tuple[dict[int, float], report.Table]:
+def index_as_before(path: Path) -> None:
+    """Give a new archive m001's search index, with positions (detail=full), in place of m011's."""
+    with Archive.open(path):
+        pass
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("DROP TABLE articles_fts")
+        conn.execute("CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, content='articles',"
+                     " content_rowid='id', tokenize='trigram')")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def grow(corpus: Corpus, queries: list[str], sizes: list[int], measure: int,
+         before: bool) -> tuple[dict[int, float], report.Table]:
     """Grow one archive through ``sizes``, a table row at each; returns archive bytes per article by size."""
     numbers = iter(range(1, 10**9))
     header = (f"{'articles':>9} {'ingest/s':>9} {'ms/article':>10} {'bytes/article':>13} {'raw B/page':>10} "
@@ -285,6 +305,8 @@ def grow(corpus: Corpus, queries: list[str], sizes: list[int], measure: int) -> 
     rows: list[list[object]] = []
     with tempfile.TemporaryDirectory(prefix="bench-archive-") as folder:
         path = Path(folder) / "archive.db"
+        if before:
+            index_as_before(path)
         with Archive.open(path) as archive:
             stored = 0
             for size in sizes:
@@ -319,8 +341,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10000,100000,500000", help="archive sizes, comma-separated")
     parser.add_argument("--measure", type=int, default=5000, help="articles ingested and timed at each size")
     parser.add_argument("--queries", type=int, default=50, help="search queries timed at each size")
-    parser.add_argument("--codecs", default="zlib,zstd",
-                        help="build the archive with each: zlib (as before zstd) and/or zstd (default: both)")
+    parser.add_argument("--builds", default="before,now",
+                        help="build the archive as each: before (zlib raw pages, search index with positions) "
+                             "and/or now (default: both)")
     pages = parser.add_mutually_exclusive_group()
     pages.add_argument("--fixture-pages", action="store_true", help="raw pages copied from tests/fixtures")
     pages.add_argument("--synthetic-pages", action="store_true", help="small made-up raw pages")
@@ -343,17 +366,20 @@ def main(argv: list[str] | None = None) -> int:
     print(notes[-1], flush=True)
     tables = [raw_page_table(corpus)]
     per_article: dict[str, dict[int, float]] = {}
-    for name in args.codecs.split(","):
-        # zlib: the archive before zstd, which never trains a dictionary
-        codec.TRAIN_AFTER_PAGES = 10**12 if name == "zlib" else TRAIN_AFTER
-        print(f"\narchive with {name} raw pages", flush=True)
-        per_article[name], table = grow(Corpus(templates=templates), queries, sizes, args.measure)
-        title = f"Archive with {name} raw pages" + (f": {table.title}." if table.title else ".")
+    for name in args.builds.split(","):
+        if name not in ("before", "now"):
+            parser.error(f"--builds: {name!r} is neither before nor now")
+        # before: zlib raw pages, which never train a dictionary
+        codec.TRAIN_AFTER_PAGES = 10**12 if name == "before" else TRAIN_AFTER
+        what = BUILDS[name]
+        print(f"\narchive {what}", flush=True)
+        per_article[name], table = grow(Corpus(templates=templates), queries, sizes, args.measure, name == "before")
+        title = f"Archive {what}" + (f": {table.title}." if table.title else ".")
         tables.append(dataclasses.replace(table, title=title))
-    if {"zlib", "zstd"} <= per_article.keys():
+    if {"before", "now"} <= per_article.keys():
         for size in sizes:
-            notes.append(f"archive bytes/article @{size:,}: zstd / zlib = "
-                         f"{per_article['zstd'][size] / per_article['zlib'][size]:.2f} (target <= 0.50)")
+            notes.append(f"archive bytes/article @{size:,}: now / before = "
+                         f"{per_article['now'][size] / per_article['before'][size]:.2f} (target <= 0.50)")
             print(notes[-1])
     if args.write_doc:
         report.write_section("bench_archive", "Archive: raw-page codecs, ingest rate, size and search as it grows",
