@@ -90,13 +90,22 @@ def first_term(node: Node, title: str, body: str) -> str | None:
 
 
 def snippet(title: str, body: str, needle: str | None, width: int = 40) -> str:
-    """Up to ``width`` characters either side of ``needle`` in the body (else the title), marked [so]."""
-    for text in (body, title):
+    """One line around ``needle``, marked [so]: the title when it holds it, else the body.
+
+    Up to ``width`` characters either side, "…" where text was cut; without
+    the needle, the start of the body.
+    """
+    for text in (title, body):
         at = text.lower().find(needle) if needle else -1
         if at >= 0:
             start, end = max(0, at - width), at + len(needle or "")
-            return f"{'…' if start else ''}{text[start:at]}[{text[at:end]}]{text[end:end + width]}"
-    return body[: 2 * width]
+            cut = end + width < len(text)
+            text = (f"{'…' if start else ''}{text[start:at]}[{text[at:end]}]{text[end:end + width]}"
+                    f"{'…' if cut else ''}")
+            break
+    else:
+        text = body[: 2 * width] + ("…" if len(body) > 2 * width else "")
+    return " ".join(text.split())
 
 
 # a parenthesis, a quoted text (its closing quote optional, so a missing one can
