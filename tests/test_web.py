@@ -210,6 +210,7 @@ def test_today_lists_what_was_published_today_in_seoul(served: Served) -> None:
 def test_revisions_by_id_or_any_url(served: Served) -> None:
     by_id = rows(served, "revisions", article=str(served.ids["economy"]))
     assert [r["changed"] for r in by_id] == ["[]", '["updated_at", "body"]']
+    assert [r["version"] for r in by_id] == [1, 2] and by_id[0]["version_id"] < by_id[1]["version_id"]
     assert by_id[1]["updated_at"] == "2025-03-18T15:20:00+09:00"
     for url in ("https://news.kbs.co.kr/news/view.do?ncd=8221473",
                 "https://news.kbs.co.kr/news/pc/view/view.do?ncd=8221473"):
