@@ -141,13 +141,12 @@ class _Failed(Exception):
 async def _fetch(fetcher: Fetcher, url: str, options: RelatedOptions) -> bytes:
     try:
         async with asyncio.timeout(options.timeout_s):
-            result = await fetcher.fetch(url, accept=ANSWER_TYPES)
+            # reading stops at the cap: an answer that size is never downloaded whole
+            result = await fetcher.fetch(url, accept=ANSWER_TYPES, max_bytes=options.max_bytes)
     except TimeoutError:
         raise _Failed("slow", f"{url}: over {options.timeout_s:g} s") from None
     except FetchError as e:
         raise _Failed(e.reason or type(e).__name__, str(e)) from None
-    if len(result.content) > options.max_bytes:
-        raise _Failed("too-large", f"{url}: {len(result.content):,} bytes, over {options.max_bytes:,}")
     return result.content
 
 

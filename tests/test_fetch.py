@@ -272,6 +272,15 @@ def test_oversize_bodies_are_refused(server: LocalServer, chunked: str) -> None:
     assert server.count("/big") == 1  # a refusal is not retried
 
 
+def test_a_call_can_lower_the_cap_but_never_raise_it(server: LocalServer) -> None:
+    url = server.url("/big?size=50000&chunked=1")
+    with pytest.raises(FetchRefused, match="larger than 10,000 bytes"):
+        get(url, max_bytes=10_000)
+    assert len(get(url, max_bytes=50_000).content) == 50_000
+    with pytest.raises(FetchRefused, match="larger than 20,000 bytes"):  # the fetcher's own cap still holds
+        get(url, replace(LOCAL, max_bytes=20_000), max_bytes=10**9)
+
+
 def test_body_at_the_cap_is_accepted(server: LocalServer) -> None:
     assert len(get(server.url("/big?size=100000&chunked=1"), replace(LOCAL, max_bytes=100_000)).content) == 100_000
 

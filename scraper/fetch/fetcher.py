@@ -206,6 +206,7 @@ class _Call:
     deadline_at: float = math.inf
     tries: int = 0
     accept: frozenset[str] = PAGE_TYPES
+    max_bytes: int | None = None
 
 
 @dataclass(slots=True)
@@ -265,10 +266,11 @@ class Fetcher:
             await self._client.aclose()
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-                    accept: frozenset[str] = PAGE_TYPES) -> FetchResult:
+                    accept: frozenset[str] = PAGE_TYPES, max_bytes: int | None = None) -> FetchResult:
         """GET ``url``; a 304 to the conditional headers gives ``not_modified=True``. Raises FetchError.
 
         ``accept``: the content types taken (web pages by default; FEED_TYPES for sitemaps).
+        ``max_bytes``: a lower cap than the fetcher's own for this call (small JSON answers).
         """
         if not _is_http_url(url):
             raise _tagged(FetchRefused(f"{url}: not an http(s) URL", url=url, reason="scheme"), 0)
@@ -277,7 +279,8 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        call = _Call(url, headers, started=self._clock(), accept=accept)
+        call = _Call(url, headers, started=self._clock(), accept=accept,
+                     max_bytes=min(max_bytes, self.options.max_bytes) if max_bytes else None)
         chain: list[str] = []
         current = url
         while (answer := await self._hop(call, current)).location is not None:
@@ -374,7 +377,7 @@ class Fetcher:
             if not 200 <= status < 300:
                 raise _status_error(url, response)
             _check_type(url, content_type, call.accept)
-            body = await _read_body(url, response, cap=self.options.max_bytes, tape=tape)
+            body = await _read_body(url, response, cap=call.max_bytes or self.options.max_bytes, tape=tape)
             return _Answer(status, headers, header_charset(content_type), body=body)
 
     @asynccontextmanager
