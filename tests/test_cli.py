@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -94,6 +96,27 @@ def test_binary_input_is_refused(tmp_path: Path) -> None:
     result = run("extract", str(blob))
     assert result.returncode == 1
     assert b"binary data" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_a_folder_is_one_line_error(tmp_path: Path) -> None:
+    result = run("extract", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.decode().strip() == f"Error: {tmp_path}: is a folder, not a page"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_is_read_to_its_end(tmp_path: Path) -> None:
+    """A pipe's size reads as 0: the whole stream is read all the same (files are read by their size)."""
+    pipe = tmp_path / "page.html"
+    os.mkfifo(pipe)
+    body = "<p>" + "한국어 문장입니다. " * 20_000 + "</p>"  # far past a pipe's 64 KB buffer
+    page = PAGE.replace("둘째 문단입니다.", body)
+    writer = threading.Thread(target=lambda: pipe.write_text(page, encoding="utf-8"))
+    writer.start()
+    result = run("extract", str(pipe))
+    writer.join(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["body"].count("한국어 문장입니다.") == 20_000
 
 
 def test_one_bad_source_does_not_lose_the_others(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

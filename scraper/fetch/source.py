@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -31,13 +33,17 @@ def read_source(source: str, *, url: str | None = None) -> RawPage:
 
 def read_file(path: Path, *, url: str | None = None) -> RawPage:
     try:
-        if path.is_dir():
-            raise InputError(f"{path}: is a folder, not a page")
         with path.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
+            # read(n) sets aside n bytes before reading: for a plain file ask for what it holds (one byte
+            # more shows growth past the cap), not for the cap, 64 MB a page. Pipes and /dev/stdin say 0.
+            info = os.fstat(fh.fileno())
+            size = min(info.st_size, MAX_FILE_BYTES) if stat.S_ISREG(info.st_mode) and info.st_size else MAX_FILE_BYTES
+            data = fh.read(size + 1)
     except FileNotFoundError as e:
         raise InputError(f"{path}: no such file") from e
     except OSError as e:
+        if path.is_dir():  # open() of a folder fails differently on each system
+            raise InputError(f"{path}: is a folder, not a page") from e
         raise InputError(f"{path}: cannot read ({e.strerror or e})") from e
     return RawPage(content=_checked(data, str(path)), url=url, kind=_KINDS.get(path.suffix.lower(), "auto"))
 
