@@ -22,6 +22,11 @@ def test_turns() -> None:
     assert turns == (Turn("앵커", "질문 하나."), Turn("답변", "답 하나.\n\n답 둘."))
 
 
+def test_a_speaker_label_keeps_one_space_whatever_the_page_put_there() -> None:
+    turns = build_turns(["[앵커\u00a0 멘트]", "첫 소식.", "<앵커\t멘트>", "둘째 소식."])
+    assert turns == (Turn("앵커 멘트", "첫 소식."), Turn("앵커 멘트", "둘째 소식."))
+
+
 def test_text_before_first_marker_is_kept_as_a_turn_without_speaker() -> None:
     turns = build_turns(["머리말.", "[앵커]", "본문."])
     assert turns == (Turn(None, "머리말."), Turn("앵커", "본문."))

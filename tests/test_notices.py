@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from scraper.extraction.notices import format_phone, is_copyright, is_tipline_head, parse_tipline, phones
+from scraper.extraction.notices import (
+    TIPLINE_HEAD,
+    format_phone,
+    is_copyright,
+    is_tipline_head,
+    parse_tipline,
+    phones,
+)
 
 
 def test_kbs_shorthand_expands_to_both_numbers() -> None:
@@ -87,3 +96,13 @@ def test_copyright_notices(line: str) -> None:
 )
 def test_sentences_about_copyright_are_not_notices(line: str) -> None:
     assert not is_copyright(line)
+
+
+# pieces the two forms of a heading are made of, and near misses of them
+_HEAD_PIECES = ["■", "▣", "[", "]", " ", "\u3000", "기사", "제보", "제 보", "하기", "KBS", "kbs", "원문", "보기", ":", "x"]
+
+
+@given(st.lists(st.sampled_from(_HEAD_PIECES), max_size=8).map("".join))
+def test_the_quick_heading_test_agrees_with_the_pattern(line: str) -> None:
+    """is_tipline_head skips the regex on lines without its words: never a different answer."""
+    assert is_tipline_head(line) == bool(TIPLINE_HEAD.match(line))

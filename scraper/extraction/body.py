@@ -36,12 +36,9 @@ class Body:
         return "\n\n".join(self.paragraphs)
 
 
-def marker_speaker(line: str) -> str | None:
-    match = MARKER.match(line)
-    if not match:
-        return None
+def _speaker(match: re.Match[str]) -> str:
     label = match.group("b") or match.group("a") or match.group("c")
-    return re.sub(r"\s+", " ", label)
+    return " ".join(label.split())  # "앵커  멘트" -> "앵커 멘트"
 
 
 def split_markers(lines: list[str]) -> list[str]:
@@ -109,17 +106,19 @@ def split_body(lines: list[str]) -> Body:
 
 def build_turns(paragraphs: list[str]) -> tuple[Turn, ...] | None:
     """Speaker turns of a transcript; None when the text has no markers."""
-    if not any(MARKER.match(p) for p in paragraphs):
+    matches = [MARKER.match(p) for p in paragraphs]  # once each: most texts are long and most lines plain
+    if not any(matches):
         return None
     turns: list[Turn] = []
     speaker: str | None = None
     text: list[str] = []
-    for paragraph in [*paragraphs, "[앵커]"]:  # a sentinel marker closes the last turn
-        label = marker_speaker(paragraph)
-        if label is None:
+    for paragraph, match in zip(paragraphs, matches, strict=True):
+        if match is None:
             text.append(paragraph)
             continue
         if text:
             turns.append(Turn(speaker=speaker, text="\n\n".join(text)))
-        speaker, text = label, []
+        speaker, text = _speaker(match), []
+    if text:
+        turns.append(Turn(speaker=speaker, text="\n\n".join(text)))
     return tuple(turns)

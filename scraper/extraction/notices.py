@@ -59,7 +59,9 @@ def is_copyright(line: str) -> bool:
 
 
 def is_tipline_head(line: str) -> bool:
-    return bool(TIPLINE_HEAD.match(line))
+    # both forms of TIPLINE_HEAD hold one of these words: a substring test is a fraction of a regex call,
+    # and body texts ask it of every line
+    return ("제보" in line or "KBS" in line) and bool(TIPLINE_HEAD.match(line))
 
 
 def is_tipline_line(line: str) -> bool:
