@@ -99,7 +99,8 @@ def test_sentences_about_copyright_are_not_notices(line: str) -> None:
 
 
 # pieces the two forms of a heading are made of, and near misses of them
-_HEAD_PIECES = ["■", "▣", "[", "]", " ", "\u3000", "기사", "제보", "제 보", "하기", "KBS", "kbs", "원문", "보기", ":", "x"]
+_HEAD_PIECES = ["■", "▣", "[", "]", " ", "\u3000", "기사", "제보", "제 보", "하기", "KBS", "kbs", "원문", "보기",
+                ":", "x"]
 
 
 @given(st.lists(st.sampled_from(_HEAD_PIECES), max_size=8).map("".join))
