@@ -111,7 +111,7 @@ def test_a_named_pipe_is_read_to_its_end(tmp_path: Path) -> None:
     os.mkfifo(pipe)
     body = "<p>" + "한국어 문장입니다. " * 20_000 + "</p>"  # far past a pipe's 64 KB buffer
     page = PAGE.replace("둘째 문단입니다.", body)
-    writer = threading.Thread(target=lambda: pipe.write_text(page, encoding="utf-8"))
+    writer = threading.Thread(target=lambda: pipe.write_text(page, encoding="utf-8"), daemon=True)
     writer.start()
     result = run("extract", str(pipe))
     writer.join(timeout=60)
