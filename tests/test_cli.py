@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -117,6 +118,31 @@ def test_a_named_pipe_is_read_to_its_end(tmp_path: Path) -> None:
     writer.join(timeout=60)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["body"].count("한국어 문장입니다.") == 20_000
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_jsonl_prints_each_article_as_it_is_read(tmp_path: Path) -> None:
+    """The first page's line is out while the second source (a pipe nobody writes yet) is still awaited."""
+    first = tmp_path / "first.html"
+    first.write_text(PAGE, encoding="utf-8")
+    pipe = tmp_path / "second.html"
+    os.mkfifo(pipe)
+    with subprocess.Popen([sys.executable, "-m", "scraper", "extract", "--format", "jsonl", str(first), str(pipe)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+        try:
+            assert child.stdout is not None
+            ready, _, _ = select.select([child.stdout], [], [], 30)
+            assert ready, "no line before the second source was read"
+            line = child.stdout.readline()
+            assert json.loads(line)["title"] == "시험용 기사 제목"
+            assert child.poll() is None  # still waiting for the pipe
+            pipe.write_text(PAGE.replace("시험용 기사 제목", "두 번째 기사"), encoding="utf-8")
+            rest, _ = child.communicate(timeout=60)
+        finally:
+            if child.poll() is None:
+                child.kill()
+    assert child.returncode == 0
+    assert json.loads(rest)["title"] == "두 번째 기사"
 
 
 def test_one_bad_source_does_not_lose_the_others(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -29,8 +29,11 @@ def one_page_for_url(url: str | None, sources: list[str]) -> None:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     one_page_for_url(args.url, args.sources)
+    # jsonl and text print each article as it is read, so a folder of thousands of pages
+    # shows its output as it goes and is never held in memory; a JSON array is printed whole
+    streamed = args.format in ("jsonl", "text")
     articles: list[Article] = []
-    failed = 0
+    failed = printed = 0
     fetch = _url_reader(args) if any(is_http_url(s) for s in args.sources) else None
     for source in args.sources:
         try:
@@ -46,7 +49,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
             continue
         if not article.looks_like_article:
             render.warn(f"{source}: does not look like an article (no body text and no article id)")
-        articles.append(article)
+        if streamed:
+            sys.stdout.write(render.one_article(article, args.format, first=not printed))
+            printed += 1
+        else:
+            articles.append(article)
     if articles:
         print(render.articles(articles, args.format, single=len(args.sources) == 1))
     return exits.FAILED if failed else exits.OK

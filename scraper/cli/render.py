@@ -44,6 +44,14 @@ def articles(items: list[Article], fmt: str, *, single: bool) -> str:
     return as_json(items, single=single)
 
 
+def one_article(article: Article, fmt: str, *, first: bool) -> str:
+    """One article of a stream in ``jsonl`` or ``text``, with its line end; the stream reads as
+    ``articles()`` of all of them would, printed."""
+    if fmt == "jsonl":
+        return json.dumps(article.to_dict(), ensure_ascii=False) + "\n"
+    return as_text(article) if first else "\n" + as_text(article)
+
+
 def as_json(articles: Sequence[Article], *, single: bool) -> str:
     data = articles[0].to_dict() if single and len(articles) == 1 else [a.to_dict() for a in articles]
     return json.dumps(data, ensure_ascii=False, indent=2)
