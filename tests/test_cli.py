@@ -127,8 +127,9 @@ def test_jsonl_prints_each_article_as_it_is_read(tmp_path: Path) -> None:
     first.write_text(PAGE, encoding="utf-8")
     pipe = tmp_path / "second.html"
     os.mkfifo(pipe)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout block-buffered, as in cron
     with subprocess.Popen([sys.executable, "-m", "scraper", "extract", "--format", "jsonl", str(first), str(pipe)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as child:
         try:
             assert child.stdout is not None
             ready, _, _ = select.select([child.stdout], [], [], 30)

@@ -51,6 +51,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
             render.warn(f"{source}: does not look like an article (no body text and no article id)")
         if streamed:
             sys.stdout.write(render.one_article(article, args.format, first=not printed))
+            sys.stdout.flush()  # a pipe is block-buffered: whoever reads it gets each article when it is ready
             printed += 1
         else:
             articles.append(article)
