@@ -76,10 +76,7 @@ def decompose_all(nodes: list[LexborNode], *, within: LexborNode | None = None) 
 
 
 def text_lines(text: str) -> list[str]:
-    """The non-empty lines of ``text``, each as ``clean_line`` gives it."""
-    if "\u200b" in text:  # once for the whole text rather than once a line: it never breaks a line
-        text = text.replace("\u200b", " ")
-    return [line for line in (" ".join(raw.split()) for raw in text.splitlines()) if line]
+    return [line for line in (clean_line(raw) for raw in text.splitlines()) if line]
 
 
 def fragment_lines(html: str) -> list[str]:
